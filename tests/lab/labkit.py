@@ -1,0 +1,99 @@
+"""Helpers for the lab tests: the suite's own lab, ssh and ansible runs against it.
+
+It never touches the lab the README's main command made (prefix ``pplab``): it
+uses prefix ``pptest``, its own subnet, ports and state directory. Hosts are
+reset (recreated from their image) between tests that change them, not rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = ROOT / "lab" / "lab"
+VENV_BIN = Path(sys.executable).parent
+
+TEST_PREFIX = "pptest"
+TEST_ENV = {
+    "LAB_PREFIX": TEST_PREFIX,
+    "LAB_SSH_PORT_BASE": "2400",
+    "LAB_SUBNET": "10.213.1.0/24",
+    "LAB_HOSTS": os.environ.get("PATCHPILOT_TEST_HOSTS", "3"),
+}
+
+
+def lab_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(TEST_ENV)
+    env.update(extra)
+    return env
+
+
+def run_lab(*args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LAB), *args], env=env or lab_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@dataclass
+class Lab:
+    state: dict
+    hosts: list[dict] = field(default_factory=list)
+
+    @property
+    def inventory(self) -> str:
+        return self.state["inventory"]
+
+    def host(self, name: str) -> dict:
+        return next(h for h in self.hosts if h["name"] == name)
+
+    def ssh_argv(self, host: dict, *command: str) -> list[str]:
+        return ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={self.state['known_hosts']}", "-o", "IdentitiesOnly=yes",
+                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-i", self.state["ssh_key"],
+                "-p", str(host["ssh_port"]), "patchpilot@127.0.0.1", *command]
+
+    def ssh(self, host: dict, command: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
+        proc = subprocess.run(self.ssh_argv(host, command), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        if check:
+            assert proc.returncode == 0, f"{host['name']}: {command!r} failed: {proc.stderr}{proc.stdout}"
+        return proc
+
+    def ansible(self, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+        return _ansible("ansible", "-i", self.inventory, *args, check=check, timeout=timeout)
+
+    def ansible_json(self, *args: str, timeout: int = 900) -> dict:
+        """Run an ad-hoc module and return {host: result} from the JSON callback."""
+        proc = _ansible("ansible", "-i", self.inventory, *args, check=True, timeout=timeout,
+                        extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+                                   "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
+        data = json.loads(proc.stdout)
+        return {host: result for play in data["plays"] for task in play["tasks"]
+                for host, result in task["hosts"].items()}
+
+    def playbook(self, *args: str, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
+        return _ansible("ansible-playbook", "-i", self.inventory, *args, check=check, timeout=timeout)
+
+    def reset(self, *names: str) -> None:
+        proc = run_lab("reset", *names)
+        assert proc.returncode == 0, proc.stderr
+
+
+def _ansible(tool: str, *args: str, check: bool, timeout: int,
+             extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env.update(extra_env or {})
+    proc = subprocess.run([str(VENV_BIN / tool), *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    if check:
+        assert proc.returncode == 0, f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    return proc

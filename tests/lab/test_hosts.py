@@ -1,0 +1,113 @@
+"""The lab's hosts are real, distinct Debian machines reached over SSH with host keys checked."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.lab
+
+
+def test_every_host_answers_ansible_with_its_own_identity(lab):
+    results = lab.ansible_json("all", "-m", "ansible.builtin.setup", "-a",
+                               "gather_subset=!all,network,distribution")
+    facts = {name: result["ansible_facts"] for name, result in results.items()}
+    assert sorted(facts) == sorted(h["name"] for h in lab.hosts)
+    for host in lab.hosts:
+        got = facts[host["name"]]
+        assert got["ansible_distribution"] == "Debian"
+        assert got["ansible_distribution_major_version"] == host["release"]
+        assert got["ansible_default_ipv4"]["address"] == host["ip"]
+        assert got["ansible_default_ipv4"]["macaddress"] == host["mac"]
+    addresses = [f["ansible_default_ipv4"]["address"] for f in facts.values()]
+    macs = [f["ansible_default_ipv4"]["macaddress"] for f in facts.values()]
+    assert len(set(addresses)) == len(addresses) and len(set(macs)) == len(macs)
+
+
+def test_releases_are_mixed(lab):
+    releases = {h["release"] for h in lab.hosts}
+    assert releases == {"11", "12", "13"} if len(lab.hosts) >= 3 else releases
+
+
+def test_each_host_has_its_own_network_namespace(lab):
+    """Every host runs pplab-web on port 8080 on its own address: the ports do not collide."""
+    first, second = lab.hosts[0], lab.hosts[1]
+    for host in (first, second):
+        out = lab.ssh(host, "ss -Htln 'sport = :8080'").stdout
+        assert ":8080" in out, f"{host['name']} does not listen on 8080: {out}"
+    # From the first host, the second one's service answers on the second one's address.
+    probe = ("python3 -c \"import urllib.request,sys;"
+             f"print(urllib.request.urlopen('http://{second['ip']}:8080/',timeout=5).status)\"")
+    assert lab.ssh(first, probe).stdout.strip() == "200"
+    netns = {lab.ssh(h, "readlink /proc/self/ns/net").stdout.strip() for h in lab.hosts}
+    assert len(netns) == len(lab.hosts)
+
+
+def test_host_key_checking_is_on(lab, tmp_path):
+    """An SSH client that does not already know the host's key is refused (no trust on first use)."""
+    host = lab.hosts[0]
+    argv = lab.ssh_argv(host, "true")
+    argv[argv.index(f"UserKnownHostsFile={lab.state['known_hosts']}")] = f"UserKnownHostsFile={tmp_path / 'empty'}"
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0
+    assert "Host key verification failed" in proc.stderr
+    # And the key the lab recorded is the one the host presents.
+    scanned = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(host["ssh_port"]), "127.0.0.1"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    recorded = Path(lab.state["known_hosts"]).read_text(encoding="utf-8")
+    assert scanned[-1] in recorded
+
+
+def test_inventory_groups_and_cmdb(lab):
+    inventory = yaml.safe_load(Path(lab.inventory).read_text(encoding="utf-8"))
+    children = inventory["all"]["children"]
+    assert inventory["all"]["vars"]["ansible_ssh_common_args"].count("StrictHostKeyChecking=yes") == 1
+    for host in lab.hosts:
+        assert host["name"] in children[host["role"]]["hosts"]
+        assert host["name"] in children[f"debian{host['release']}"]["hosts"]
+        assert host["name"] in children[host["location"].replace("-", "_")]["hosts"]
+        assert children["lab"]["hosts"][host["name"]]["ansible_port"] == host["ssh_port"]
+    cmdb_path = Path(lab.state["cmdb"])
+    rows = {r["hostname"]: r for r in csv.DictReader(cmdb_path.open(encoding="utf-8"))}
+    assert sorted(rows) == sorted(h["name"] for h in lab.hosts)
+    for host in lab.hosts:
+        row = rows[host["name"]]
+        assert row["ip_address"] == host["ip"] and row["mac_address"] == host["mac"]
+        assert row["os_version"] == host["release"] and row["location"] == host["location"]
+        for column in ("owner", "criticality", "data_sensitivity", "internet_exposed"):
+            assert row[column], f"{host['name']}: empty {column}"
+
+
+def test_hosts_start_with_old_versions_and_running_services(lab, manifest):
+    seeded = {p["name"]: p for p in manifest["packages"] if p.get("seed_version")}
+    assert seeded, "the manifest lists no seed packages"
+    query = "dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\\n' " + " ".join(sorted(seeded))
+    for host in lab.hosts:
+        lines = lab.ssh(host, query).stdout.split("\n")
+        installed = {ln.split()[0]: ln.split()[1] for ln in lines if ln.strip() and ln.split()[2] == "ii"}
+        assert installed == {n: p["seed_version"] for n, p in seeded.items()}, host["name"]
+        units = lab.ssh(host, "systemctl list-units --no-legend --plain --state=running 'pplab-*'").stdout
+        assert "pplab-web.service" in units, f"{host['name']}: {units}"
+        assert lab.ssh(host, "systemctl is-system-running").stdout.strip() == "running"
+
+
+def test_every_host_has_the_known_pending_updates(lab, manifest):
+    """apt-get -s dist-upgrade on each host shows exactly the repository's pending set."""
+    expected = {p["name"]: p for p in manifest["packages"]
+                if p.get("candidate_version") and p.get("seed_version")
+                and p.get("candidate_component") == "main"}
+    for host in lab.hosts:
+        out = lab.ssh(host, "LANG=C apt-get -s dist-upgrade").stdout
+        inst = {}
+        for line in out.splitlines():
+            if line.startswith("Inst "):
+                parts = line.split()
+                inst[parts[1]] = line
+        for name, pkg in expected.items():
+            assert name in inst, f"{host['name']}: {name} not pending:\n{out}"
+            assert f"({pkg['candidate_version']} " in inst[name], inst[name]
+        assert not any(n.startswith("pplab-fault") for n in inst), "faults are not enabled by default"

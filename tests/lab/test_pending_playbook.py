@@ -1,0 +1,53 @@
+"""The main job: every host's OS and its pending updates, as apt-get -s dist-upgrade sees them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+INST = re.compile(r"^Inst (\S+) \[(\S+)\] \((\S+) ")
+
+
+def simulated_upgrades(lab, host) -> dict[str, tuple[str, str]]:
+    out = lab.ssh(host, "LANG=C apt-get -s dist-upgrade").stdout
+    return {m.group(1): (m.group(2), m.group(3)) for m in map(INST.match, out.splitlines()) if m}
+
+
+def test_pending_playbook_reports_what_apt_sees(lab):
+    proc = lab.playbook("playbooks/pending.yml")
+    out = proc.stdout
+    assert "failed=0" in out and "unreachable=0" in out
+    for host in lab.hosts:
+        upgrades = simulated_upgrades(lab, host)
+        assert upgrades, f"{host['name']} has no pending upgrades"
+        codename = host["codename"]
+        assert re.search(rf"{host['name']}: Debian {host['release']}\S* \({codename}\)", out), out
+        assert f"{len(upgrades)} pending updates" in out
+        for name, (installed, candidate) in upgrades.items():
+            assert f"{name} {installed} -> {candidate}" in out, f"{host['name']}: {name} missing"
+        assert "pplab-seclib" in upgrades
+    # The fleet summary lists every host with its pending and security counts.
+    summary = out[out.index("HOST "):]
+    for host in lab.hosts:
+        row = next(line for line in summary.splitlines() if line.strip().startswith(host["name"] + " "))
+        assert row.split()[-2:] == [str(len(simulated_upgrades(lab, host))), "1"], row
+
+
+def test_faults_component_only_when_enabled(lab, manifest):
+    """Tests that need the faults enable them on a host; a reset takes them away again."""
+    host = lab.hosts[-1]
+    faults = {p["name"]: p["candidate_version"] for p in manifest["packages"]
+              if p.get("candidate_component") == "faults"}
+    assert len(faults) == 4
+    assert not set(faults) & set(simulated_upgrades(lab, host))
+    lab.ssh(host, "sudo sed -i 's/ lab main$/ lab main faults/' /etc/apt/sources.list.d/patchpilot-lab.list"
+                  " && sudo apt-get update -q")
+    try:
+        pending = simulated_upgrades(lab, host)
+        assert {n: pending[n][1] for n in faults if n in pending} == faults
+    finally:
+        lab.reset(host["name"])
+    assert not set(faults) & set(simulated_upgrades(lab, host))
