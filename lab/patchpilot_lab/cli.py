@@ -9,7 +9,7 @@ import time
 
 from . import lifecycle
 from .config import MAX_HOSTS, from_env
-from .system import LabError
+from .system import LabError, require_root
 
 EPILOG = f"""settings (environment):
   LAB_HOSTS=N           number of hosts, 1..{MAX_HOSTS} (default 6, a mix of Debian 11, 12 and 13)
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="lab", description="A lab of real Debian hosts (systemd containers) for patchpilot.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="only install the Debian packages the lab needs and configure podman")
     sub.add_parser("up", help="build what is missing and start the hosts (idempotent)")
     down = sub.add_parser("down", help="remove the hosts, network, firewall rule and keys")
     down.add_argument("--purge", action="store_true", help="also remove cached images and the repository")
@@ -37,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
+        require_root()
         cfg = from_env()
+        if args.command == "setup":
+            lifecycle.setup(cfg)
+            print("lab: the machine has what the lab needs")
+            return 0
         if args.command == "up":
             started = time.monotonic()
             hosts = lifecycle.up(cfg)

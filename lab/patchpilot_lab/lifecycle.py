@@ -73,7 +73,7 @@ def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
 
 @contextlib.contextmanager
 def _state_lock(cfg: LabConfig):
-    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    cfg.state_dir.parent.mkdir(parents=True, exist_ok=True)
     handle = open(cfg.state_dir.parent / f".{cfg.prefix}.lock", "w", encoding="utf-8")
     try:
         try:
@@ -422,6 +422,11 @@ def _save_state(cfg: LabConfig, hosts: list[HostSpec], repo_hash: str) -> None:
     _atomic_write(_state_file(cfg), json.dumps(state, indent=2) + "\n")
 
 
+def setup(cfg: LabConfig) -> None:
+    """Install the lab's Debian packages and configure podman; nothing else."""
+    _preflight(cfg)
+
+
 def _preflight(cfg: LabConfig) -> None:
     require_root()
     ensure_tools(install=cfg.install)
@@ -520,7 +525,7 @@ def status(cfg: LabConfig) -> tuple[bool, str]:
     containers = _lab_containers(cfg)
     hosts = [HostSpec(**{k: v for k, v in h.items() if k != "codename"}) for h in state["hosts"]]
     lines = [f"lab '{cfg.prefix}': {len(hosts)} hosts on {state['subnet']}, inventory {state['inventory']}",
-             f"{'host':<8} {'release':<16} {'location':<8} {'address':<14} {'mac':<18} {'ssh':<16} state"]
+             f"{'host':<8} {'release':<18} {'location':<9} {'address':<14} {'mac':<18} {'ssh':<16} state"]
     healthy = True
     for host in hosts:
         item = containers.get(host.container) or {}
@@ -530,7 +535,8 @@ def status(cfg: LabConfig) -> tuple[bool, str]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", host.ssh_port), 2) as s:
                 reachable = s.recv(4).startswith(b"SSH")
         healthy &= reachable
-        lines.append(f"{host.name:<8} debian{host.release} {host.codename:<8} {host.location:<8} {host.ip:<14} "
+        release = f"debian{host.release} {host.codename}"
+        lines.append(f"{host.name:<8} {release:<18} {host.location:<9} {host.ip:<14} "
                      f"{host.mac:<18} 127.0.0.1:{host.ssh_port:<6} {cstate}{'' if reachable else ' (ssh down)'}")
     return healthy, "\n".join(lines) + "\n"
 
