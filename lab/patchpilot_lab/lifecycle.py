@@ -53,6 +53,9 @@ CMDB_FIELDS = (
 )
 DOMAIN = "lab.patchpilot.test"
 FIREWALL_TAG = "patchpilot-lab:"
+#: Which state directory (keys, known_hosts) a host's mounts come from: a host
+#: left by another checkout of the same lab prefix is replaced, not reused.
+STATE_LABEL = "io.patchpilot.lab.state"
 
 
 # --- small helpers -----------------------------------------------------------
@@ -334,6 +337,7 @@ def _run_argv(cfg: LabConfig, host: HostSpec) -> list[str]:
     return [
         "podman", "run", "-d", "--name", host.container, "--hostname", host.name,
         "--label", cfg.label, "--label", f"io.patchpilot.lab.host={host.name}",
+        "--label", f"{STATE_LABEL}={cfg.state_dir}",
         "--network", cfg.network, "--ip", host.ip, "--mac-address", host.mac,
         "-p", f"127.0.0.1:{host.ssh_port}:22",
         *([] if cfg.real else ["--dns", "none"]),
@@ -392,8 +396,10 @@ def reconcile(cfg: LabConfig, hosts: list[HostSpec]) -> list[HostSpec]:
     started = []
     for name, item in existing.items():
         host = wanted.get(name)
-        stale = host is None or item.get("ImageID", "") not in (image_ids[host.release],
-                                                                image_ids[host.release].removeprefix("sha256:"))
+        stale = (host is None
+                 or item.get("ImageID", "") not in (image_ids[host.release],
+                                                    image_ids[host.release].removeprefix("sha256:"))
+                 or (item.get("Labels") or {}).get(STATE_LABEL) != str(cfg.state_dir))
         if stale:
             log(f"removing {'extra' if host is None else 'outdated'} host {name}")
             run(["podman", "rm", "-f", "-t", "5", name], what=f"podman rm {name}")

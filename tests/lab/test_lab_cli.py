@@ -60,7 +60,7 @@ def assert_clear_error(proc: subprocess.CompletedProcess, *needles: str) -> None
         assert needle in proc.stderr, proc.stderr
 
 
-def test_up_twice_leaves_one_lab_and_down_removes_everything(lab):
+def test_up_twice_leaves_one_lab_and_down_removes_everything(lab, tmp_path):
     env = env_for("pptwo", 2600, "10.213.2.0/24", hosts=2)
     try:
         first = run_lab("up", env=env)
@@ -74,6 +74,20 @@ def test_up_twice_leaves_one_lab_and_down_removes_everything(lab):
         assert status.returncode == 0 and "app01" not in status.stdout and "db01" in status.stdout
         inventory = ROOT / ".lab" / "pptwo" / "inventory" / "hosts.yml"
         assert inventory.is_file()
+        # The same lab prefix from another checkout (another state directory, other keys):
+        # its hosts are replaced, not reused with the first checkout's host keys.
+        other = dict(env, LAB_STATE_DIR=str(tmp_path / "other-state"))
+        third = run_lab("up", env=other)
+        assert third.returncode == 0, third.stderr
+        assert container_ids("pptwo") != ids and len(container_ids("pptwo")) == 2
+        state = json.loads((tmp_path / "other-state" / "state.json").read_text(encoding="utf-8"))
+        ssh = subprocess.run(
+            ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+             "-o", f"UserKnownHostsFile={state['known_hosts']}", "-i", state["ssh_key"],
+             "-p", "2601", "patchpilot@127.0.0.1", "hostname"],
+            capture_output=True, text=True, timeout=60, check=False)
+        assert ssh.stdout.strip() == "web01", ssh.stderr
+        assert run_lab("down", env=other).returncode == 0
     finally:
         down = run_lab("down", env=env)
     assert down.returncode == 0, down.stderr
