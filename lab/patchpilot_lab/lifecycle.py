@@ -122,6 +122,33 @@ def _network_exists(cfg: LabConfig) -> bool:
 
 # --- preflight ------------------------------------------------------------------
 
+#: Kernel limits the lab raises (never lowers). Every host's systemd holds
+#: several inotify instances, all counted against root: the default of 128
+#: lets about 25 hosts boot and leaves the rest degraded.
+KERNEL_LIMITS = {
+    "fs.inotify.max_user_instances": 8192,
+    "fs.inotify.max_user_watches": 524288,
+}
+SYSCTL_CONF = Path("/etc/sysctl.d/60-patchpilot-lab.conf")
+
+
+def configure_kernel() -> None:
+    lines = ["# Written by the patchpilot lab: many systemd hosts on one kernel.\n"]
+    for key, wanted in KERNEL_LIMITS.items():
+        path = Path("/proc/sys") / key.replace(".", "/")
+        try:
+            current = int(path.read_text(encoding="utf-8").split()[0])
+        except (OSError, ValueError, IndexError) as exc:
+            raise LabError(f"cannot read the kernel setting {key}: {exc}") from exc
+        value = max(current, wanted)
+        lines.append(f"{key} = {value}\n")
+        if current < wanted:
+            run(["sysctl", "-q", "-w", f"{key}={wanted}"], what=f"sysctl {key}")
+    text = "".join(lines)
+    if not SYSCTL_CONF.exists() or SYSCTL_CONF.read_text(encoding="utf-8") != text:
+        _atomic_write(SYSCTL_CONF, text)
+
+
 def configure_podman() -> None:
     if not PODMAN_CONF.exists() or PODMAN_CONF.read_text(encoding="utf-8") != PODMAN_CONF_TEXT:
         _atomic_write(PODMAN_CONF, PODMAN_CONF_TEXT)
@@ -436,6 +463,7 @@ def setup(cfg: LabConfig) -> None:
 def _preflight(cfg: LabConfig) -> None:
     require_root()
     ensure_tools(install=cfg.install)
+    configure_kernel()
     configure_podman()
 
 
