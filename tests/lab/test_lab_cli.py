@@ -5,6 +5,7 @@ Each case uses its own prefix, subnet and ports, never the suite's main lab.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -180,3 +181,17 @@ def test_status_reports_hosts(lab):
         assert host["name"] in proc.stdout and host["ip"] in proc.stdout and host["mac"] in proc.stdout
     state = json.loads((ROOT / ".lab" / "pptest" / "state.json").read_text(encoding="utf-8"))
     assert len(state["hosts"]) == len(lab.hosts)
+
+
+def test_reset_unknown_host_is_refused(lab):
+    proc = run_lab("reset", "nosuch01")
+    assert_clear_error(proc, "no such host(s) in lab 'pptest': nosuch01")
+
+
+def test_second_command_on_the_same_lab_is_refused(lab):
+    """While one lab command holds the lab's lock, another is refused with a clear message."""
+    lock = ROOT / ".lab" / ".pptest.lock"
+    with open(lock, "w", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = run_lab("up")
+    assert_clear_error(proc, "another lab command is already running for lab 'pptest'")
