@@ -31,6 +31,7 @@ REQUIRED_TOOLS: Mapping[str, str] = {
     "iptables": "iptables",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
+    "sshd": "openssh-server",
     "ip": "iproute2",
     "netavark": "netavark",
 }
@@ -100,6 +101,8 @@ def run(
 
 
 def have(tool: str) -> bool:
+    if tool == "sshd":
+        return os.access("/usr/sbin/sshd", os.X_OK)
     if tool == "netavark":
         return any(os.access(p, os.X_OK) for p in _NETAVARK_PATHS) or shutil.which(tool) is not None
     return shutil.which(tool) is not None

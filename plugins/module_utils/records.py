@@ -1,0 +1,187 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one update record and asset record every backend, report and test uses.
+
+Plain Python, no Ansible runtime: backends build records with
+:func:`make_update`, which checks and normalises every field, and hand
+plain dicts (``UpdateRecord.as_dict``) to Ansible.
+
+An update record::
+
+    {
+        "name": "libssl3",
+        "installed_version": "3.0.19-1~deb12u2",   # None for a new dependency
+        "candidate_version": "3.0.22-1~deb12u2",   # None for a removal
+        "arch": "amd64",
+        "source": {"repository": "http://deb.debian.org/debian-security",
+                   "origin": "Debian", "label": "Debian-Security",
+                   "suite": "bookworm-security"},
+        "classification": "security",   # CLASSIFICATIONS
+        "severity": "high",             # SEVERITIES, or None when the source has none
+        "advisories": ["DSA-5800-1"],
+        "cves": ["CVE-2026-1234"],
+        "reboot": False,                # reboot hint: True, False, or None (unknown)
+        "first_seen": "2026-11-27",     # ISO date, or None
+        "released": "2026-11-20",       # ISO date, or None
+        "effect": "upgrade",            # EFFECTS
+        "backend": "apt",               # BACKENDS
+    }
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+__all__ = [
+    "BACKENDS", "CLASSIFICATIONS", "EFFECTS", "SEVERITIES", "BackendError", "RecordError", "UpdateRecord",
+    "classify_release", "make_update", "normalise_severity", "sort_key", "upstream_major",
+]
+
+CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
+SEVERITIES = ("critical", "high", "medium", "low")
+EFFECTS = ("upgrade", "new_dependency", "removal", "kept_back")
+BACKENDS = ("apt", "dnf", "zypper", "windows", "macos", "homebrew")
+
+_CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Words vendors use for severity, mapped onto ours. MSRC and Red Hat say
+# Critical/Important/Moderate/Low, SUSE the same in lower case, Debian's
+# security tracker high/medium/low/unimportant.
+_SEVERITY_WORDS = {
+    "critical": "critical",
+    "important": "high",
+    "high": "high",
+    "moderate": "medium",
+    "medium": "medium",
+    "low": "low",
+    "unimportant": "low",
+    "negligible": "low",
+}
+_NO_SEVERITY = {"", "none", "unspecified", "unknown", "not yet assigned", "n/a"}
+
+
+class RecordError(ValueError):
+    """A record that cannot be built: names the field and the bad value."""
+
+
+def normalise_severity(value) -> str | None:
+    """Map a vendor's severity word onto SEVERITIES; None when the vendor gives none."""
+    if value is None:
+        return None
+    word = str(value).strip().lower()
+    if word in _NO_SEVERITY:
+        return None
+    if word in _SEVERITY_WORDS:
+        return _SEVERITY_WORDS[word]
+    raise RecordError(f"severity: unknown value {value!r}")
+
+
+def classify_release(origin: str | None, label: str | None, suite: str | None,
+                     vendor_origins=("Debian",)) -> str:
+    """One rule over release metadata (apt's Release files) for every archive.
+
+    Security when the Label ends in ``-Security`` (Debian's ``Debian-Security``)
+    or the suite/codename is a security pocket (``bookworm-security``,
+    ``stable-security``, the old ``bullseye/updates`` style); otherwise the
+    vendor's own archives are ``bugfix`` (a stable release takes fixes only)
+    and anybody else's are ``third_party``.
+    """
+    label_l = (label or "").strip().lower()
+    suite_l = (suite or "").strip().lower()
+    if label_l.endswith("-security") or label_l.endswith(" security") \
+            or suite_l.endswith("-security") or suite_l.endswith("/updates"):
+        return "security"
+    vendors = {v.strip().lower() for v in vendor_origins}
+    if (origin or "").strip().lower() in vendors:
+        return "bugfix"
+    return "third_party"
+
+
+@dataclass
+class UpdateRecord:
+    name: str
+    installed_version: str | None
+    candidate_version: str | None
+    arch: str | None
+    source: dict
+    classification: str
+    severity: str | None
+    advisories: list = field(default_factory=list)
+    cves: list = field(default_factory=list)
+    reboot: bool | None = None
+    first_seen: str | None = None
+    released: str | None = None
+    effect: str = "upgrade"
+    backend: str = "apt"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _opt_str(name: str, value) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{name}: expected a string, got {value!r}")
+    return value
+
+
+def make_update(*, name, installed_version=None, candidate_version=None, arch=None, source=None,
+                classification="other", severity=None, advisories=(), cves=(), reboot=None,
+                first_seen=None, released=None, effect="upgrade", backend) -> UpdateRecord:
+    """Build a checked, normalised update record (raises RecordError naming the field)."""
+    if not isinstance(name, str) or not name:
+        raise RecordError(f"name: expected a package name, got {name!r}")
+    if classification not in CLASSIFICATIONS:
+        raise RecordError(f"classification: {classification!r} is not one of {', '.join(CLASSIFICATIONS)}")
+    if effect not in EFFECTS:
+        raise RecordError(f"effect: {effect!r} is not one of {', '.join(EFFECTS)}")
+    if backend not in BACKENDS:
+        raise RecordError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    if severity is not None and severity not in SEVERITIES:
+        severity = normalise_severity(severity)
+    if effect == "upgrade" and not (installed_version and candidate_version):
+        raise RecordError(f"{name}: an upgrade needs both the installed and the candidate version")
+    if reboot not in (None, True, False):
+        raise RecordError(f"reboot: expected true, false or null, got {reboot!r}")
+    for date_name, date in (("first_seen", first_seen), ("released", released)):
+        if date is not None and not (isinstance(date, str) and _DATE_RE.match(date)):
+            raise RecordError(f"{date_name}: expected an ISO date YYYY-MM-DD, got {date!r}")
+    cve_list = sorted({str(c).strip().upper() for c in cves if str(c).strip()})
+    bad = [c for c in cve_list if not _CVE_RE.match(c)]
+    if bad:
+        raise RecordError(f"cves: not CVE ids: {', '.join(bad)}")
+    src = {"repository": None, "origin": None, "label": None, "suite": None}
+    for key, value in (source or {}).items():
+        if key not in src:
+            raise RecordError(f"source: unknown key {key!r}")
+        src[key] = _opt_str(f"source.{key}", value)
+    return UpdateRecord(
+        name=name, installed_version=_opt_str("installed_version", installed_version),
+        candidate_version=_opt_str("candidate_version", candidate_version),
+        arch=_opt_str("arch", arch), source=src, classification=classification,
+        severity=severity, advisories=sorted({str(a) for a in advisories if a}), cves=cve_list,
+        reboot=reboot, first_seen=first_seen, released=released, effect=effect, backend=backend,
+    )
+
+
+def sort_key(record: dict):
+    """A stable order for reports: by effect, then name, then arch."""
+    return (EFFECTS.index(record["effect"]), record["name"], record.get("arch") or "")
+
+
+class BackendError(Exception):
+    """A host-side problem a backend found (locked or broken package manager,
+    unreadable repository): the module fails with this message for that host."""
+
+
+def upstream_major(version: str | None) -> str | None:
+    """The upstream major version of a Debian/RPM version string: '2:1.4.0-3' -> '1'."""
+    if not version:
+        return None
+    text = version.split(":", 1)[-1]
+    text = text.rsplit("-", 1)[0] if "-" in text else text
+    match = re.match(r"^(\d+)", text)
+    return match.group(1) if match else None
