@@ -42,6 +42,9 @@ CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
 SEVERITIES = ("critical", "high", "medium", "low")
 EFFECTS = ("upgrade", "new_dependency", "removal", "kept_back")
 BACKENDS = ("apt", "dnf", "zypper", "windows", "macos", "homebrew")
+#: Backends that upgrade an installed package (and so always know its version).
+#: Windows updates (KBs) and macOS software updates have no installed version.
+PACKAGE_BACKENDS = ("apt", "dnf", "zypper", "homebrew")
 
 _CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -142,8 +145,10 @@ def make_update(*, name, installed_version=None, candidate_version=None, arch=No
         raise RecordError(f"backend: {backend!r} is not one of {', '.join(BACKENDS)}")
     if severity is not None and severity not in SEVERITIES:
         severity = normalise_severity(severity)
-    if effect == "upgrade" and not (installed_version and candidate_version):
-        raise RecordError(f"{name}: an upgrade needs both the installed and the candidate version")
+    if effect == "upgrade" and not candidate_version:
+        raise RecordError(f"{name}: an upgrade needs the candidate version")
+    if effect == "upgrade" and not installed_version and backend in PACKAGE_BACKENDS:
+        raise RecordError(f"{name}: a {backend} upgrade needs the installed version")
     if reboot not in (None, True, False):
         raise RecordError(f"reboot: expected true, false or null, got {reboot!r}")
     for date_name, date in (("first_seen", first_seen), ("released", released)):

@@ -1,0 +1,183 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""apt backend: what ``apt-get dist-upgrade`` would do, as update records.
+
+Resolves in-process with python3-apt where it is importable (one cache, no
+round trip per package), else runs ``apt-get -s dist-upgrade`` and parses it.
+Both paths give the same records: upgrades, newly pulled-in dependencies,
+removals and packages apt keeps back.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_simulation import (
+    AptSimulationError,
+    parse_apt_simulation,
+)
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
+    BackendError,
+    classify_release,
+    make_update,
+    upstream_major,
+)
+
+APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
+
+
+def reboot_hint(name: str, patterns) -> bool | None:
+    """True when the package matches a reboot pattern; apt itself carries no reboot data."""
+    if not patterns:
+        return None
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def classify(origins: list[dict], vendor_origins, installed: str | None, candidate: str | None) -> tuple[str, dict]:
+    """Pick the origin that decides the classification and return (classification, source).
+
+    A candidate offered by several archives (Debian publishes a security fix
+    in the security suite and, later, in the point release) is security when
+    any of them is a security archive.
+    """
+    best = None
+    best_class = None
+    for origin in origins:
+        cls = classify_release(origin.get("origin"), origin.get("label"), origin.get("suite"), vendor_origins)
+        if best is None or (cls == "security" and best_class != "security"):
+            best, best_class = origin, cls
+    if best is None:
+        return "other", {}
+    if best_class == "bugfix" and installed and candidate and upstream_major(installed) != upstream_major(candidate):
+        best_class = "enhancement"
+    return best_class, best
+
+
+def _record(name, arch, installed, candidate, origins, effect, options):
+    classification, source = classify(origins, options.get("vendor_origins") or (), installed, candidate)
+    return make_update(
+        name=name, installed_version=installed, candidate_version=candidate, arch=arch,
+        source={k: source.get(k) for k in ("repository", "origin", "label", "suite")},
+        classification=classification, reboot=reboot_hint(name, options.get("reboot_packages")),
+        effect=effect, backend="apt",
+    )
+
+
+# --- python3-apt -----------------------------------------------------------------
+
+def _repository_of(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    return uri.split("/pool/", 1)[0] if "/pool/" in uri else uri.rsplit("/", 1)[0]
+
+
+def _version_origins(version) -> list[dict]:
+    found = []
+    uri = None
+    try:
+        uri = version.uri
+    except Exception:  # pylint: disable=broad-except  # a version with no downloadable file
+        uri = None
+    for origin in version.origins:
+        if origin.archive == "now":  # dpkg's status file, not an archive
+            continue
+        found.append({"repository": _repository_of(uri), "origin": origin.origin or None,
+                      "label": origin.label or None, "suite": origin.archive or origin.codename or None})
+    return found
+
+
+def collect_python_apt(apt, options) -> list:
+    """Resolve with python3-apt (``apt`` is the imported module)."""
+    try:
+        cache = apt.Cache()
+        if options.get("update_cache"):
+            cache.update()
+            cache.open()
+        if cache.broken_count:
+            raise BackendError(f"apt: {cache.broken_count} broken package(s); run 'dpkg --audit' and 'apt-get -f install'")
+        cache.upgrade(dist_upgrade=True)
+    except BackendError:
+        raise
+    except Exception as exc:  # pylint: disable=broad-except  # python3-apt raises many types
+        raise BackendError(f"apt: {type(exc).__name__}: {exc}") from exc
+    records = []
+    for pkg in cache.get_changes():
+        arch = pkg.candidate.architecture if pkg.candidate else None
+        if pkg.marked_delete:
+            records.append(_record(pkg.shortname, pkg.installed.architecture if pkg.installed else arch,
+                                   pkg.installed.version if pkg.installed else None, None, [], "removal", options))
+        elif pkg.marked_install:
+            records.append(_record(pkg.shortname, arch, None, pkg.candidate.version,
+                                   _version_origins(pkg.candidate), "new_dependency", options))
+        elif pkg.marked_upgrade or pkg.marked_downgrade:
+            records.append(_record(pkg.shortname, arch, pkg.installed.version, pkg.candidate.version,
+                                   _version_origins(pkg.candidate), "upgrade", options))
+    changed = {pkg.name for pkg in cache.get_changes()}
+    for pkg in cache:
+        if pkg.is_upgradable and pkg.name not in changed:
+            records.append(_record(pkg.shortname, pkg.candidate.architecture, pkg.installed.version,
+                                   pkg.candidate.version, _version_origins(pkg.candidate), "kept_back", options))
+    return records
+
+
+# --- apt-get -s fallback ------------------------------------------------------------
+
+def _sim_origins(sources: list[dict]) -> list[dict]:
+    # apt-get prints the Release file's Label before the colon; it has no Origin.
+    return [{"repository": None, "origin": s.get("origin"), "label": s.get("origin"), "suite": s.get("suite")}
+            for s in sources]
+
+
+def collect_apt_get(run, options) -> list:
+    """Resolve with ``apt-get -s dist-upgrade`` (no python3-apt)."""
+    if options.get("update_cache"):
+        rc, out, err = run(["apt-get", "update", "-q"], environ_update=APT_ENV)
+        if rc != 0:
+            raise BackendError(f"apt-get update failed (exit {rc}): {_last_error(err or out)}")
+    rc, out, err = run(["apt-get", "-s", "-q", "dist-upgrade"], environ_update=APT_ENV)
+    try:
+        parsed = parse_apt_simulation((out or "") + ("\n" + err if rc != 0 and err else ""))
+    except AptSimulationError as exc:
+        raise BackendError(f"apt-get -s dist-upgrade: {exc}") from exc
+    if rc != 0:
+        raise BackendError(f"apt-get -s dist-upgrade failed (exit {rc}): {_last_error(err or out)}")
+    records = []
+    for item in parsed["upgrades"]:
+        records.append(_record(item["name"], item["arch"], item["installed_version"], item["candidate_version"],
+                               _sim_origins(item["sources"]), "upgrade", options))
+    for item in parsed["new"]:
+        records.append(_record(item["name"], item["arch"], None, item["candidate_version"],
+                               _sim_origins(item["sources"]), "new_dependency", options))
+    for item in parsed["removals"]:
+        records.append(_record(item["name"], item["arch"], item["installed_version"], None, [], "removal", options))
+    if parsed["kept_back"]:
+        records += _kept_back(run, parsed["kept_back"], options)
+    return records
+
+
+def _kept_back(run, names, options) -> list:
+    """Versions of kept-back packages, from one ``apt-cache policy`` call for all of them."""
+    rc, out, _err = run(["apt-cache", "policy", *names], environ_update=APT_ENV)
+    records = []
+    if rc != 0:
+        return records
+    for block in re.split(r"\n(?=\S)", out or ""):
+        match = re.match(r"^(\S+):\n\s+Installed: (\S+)\n\s+Candidate: (\S+)", block)
+        if match and match.group(2) != "(none)" and match.group(3) != "(none)":
+            name = match.group(1).split(":")[0]
+            records.append(_record(name, None, match.group(2), match.group(3), [], "kept_back", options))
+    return records
+
+
+def _last_error(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(("E:", "Error:", "W:"))]
+    return (errors or lines or ["no output"])[-1]
+
+
+def collect(run, options, apt_module=None) -> list:
+    """Entry point for the module: python3-apt if given, else apt-get."""
+    if apt_module is not None:
+        return collect_python_apt(apt_module, options)
+    return collect_apt_get(run, options)
