@@ -1,0 +1,90 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin: write the scan report on the controller from every host's scan results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report, security_tracker
+
+ARGUMENT_SPEC = {
+    "output_dir": {"type": "path", "required": True},
+    "hosts": {"type": "list", "elements": "str"},
+    "policy": {"type": "dict", "default": {}},
+    "today": {"type": "str"},
+    "security_tracker": {"type": "path"},
+    "asset_var": {"type": "str", "default": "scan_asset"},
+    "updates_var": {"type": "str", "default": "scan_updates"},
+    "error_var": {"type": "str", "default": "scan_error"},
+    "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
+}
+
+
+def _plain(value):
+    """Registered results and CMDB data as plain Python (no lazy or unsafe wrappers)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validated.error_messages:
+            raise AnsibleActionFail("; ".join(validated.error_messages))
+        args = validated.validated_parameters
+        try:
+            today = date.fromisoformat(args["today"]) if args["today"] else date.today()
+        except ValueError as exc:
+            raise AnsibleActionFail(f"today: {exc}") from exc
+        hostvars = task_vars["hostvars"]
+        hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
+        results, cmdb = {}, {}
+        for host in hosts:
+            hv = hostvars[host]
+            asset = hv.get(args["asset_var"]) or {}
+            updates = hv.get(args["updates_var"]) or {}
+            error = hv.get(args["error_var"])
+            results[host] = {
+                "asset": _plain(asset.get("asset")) if isinstance(asset, dict) else None,
+                "updates": _plain(updates.get("updates")) if isinstance(updates, dict) and "updates" in updates else None,
+                "error": str(error) if error else None,
+            }
+            cmdb[host] = _plain(hv.get(args["cmdb_var"]) or {})
+        try:
+            seen = scan_report.load_seen(args["output_dir"])
+            tracker = security_tracker.load_tracker(args["security_tracker"]) if args["security_tracker"] else None
+            report = scan_report.build(results, cmdb, _plain(args["policy"]), today, seen, tracker)
+            paths = scan_report.write(args["output_dir"], report, today)
+        except (scan_report.ReportError, ValueError, OSError) as exc:
+            raise AnsibleActionFail(f"scan report: {exc}") from exc
+        statuses = [a["status"] for a in report["assets"]]
+        result.update(
+            changed=False,
+            paths=paths,
+            summary={
+                "hosts": len(statuses),
+                "scanned": statuses.count("scanned"),
+                "failed": statuses.count("failed"),
+                "unreachable": statuses.count("unreachable"),
+                "updates": len(report["updates"]),
+                "emergency": sum(1 for u in report["updates"] if u.get("emergency")),
+                "outdated_os": sum(1 for a in report["assets"] if a["eol_status"] == "outdated"),
+            },
+            problems={a["host"]: f"{a['status']}: {a['reason']}" for a in report["assets"] if a["status"] != "scanned"},
+            top=report["updates"][:10],
+        )
+        return result

@@ -1,0 +1,182 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn per-host scan results into the scan's report files (pure Python, controller side).
+
+Inputs per host: the asset record from ``asset_facts``, the update records
+from ``missing_updates``, the CMDB metadata the inventory carries, or the
+reason the host could not be scanned. Outputs: the asset inventory and the
+missing updates in priority order, each as JSON and CSV, plus the first-seen
+dates kept between scans.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from datetime import date
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils import eol, priority, security_tracker
+
+ASSET_COLUMNS = (
+    "host", "status", "reason", "hostname", "fqdn", "location", "owner", "role", "criticality",
+    "data_sensitivity", "internet_exposed", "ip_address", "mac_address", "os_family",
+    "os_distribution", "os_version", "os_codename", "kernel", "architecture", "package_manager",
+    "last_package_change", "installed_packages", "last_boot", "reboot_pending", "eol_status",
+    "eol_regular_end", "eol_extended_end", "eol_message", "missing_updates", "security_updates",
+)
+CMDB_KEYS = ("location", "owner", "role", "criticality", "data_sensitivity", "internet_exposed")
+UPDATE_COLUMNS = (
+    "rank", "host", "name", "installed_version", "candidate_version", "arch", "effect",
+    "classification", "severity", "effective_severity", "score", "due", "overdue", "emergency",
+    "emergency_reasons", "cves",
+    "advisories", "reboot", "first_seen", "released", "repository", "origin", "label", "suite",
+    "backend",
+)
+FIRST_SEEN_FILE = "first_seen.json"
+
+
+class ReportError(Exception):
+    """A problem writing the report (bad output folder, unreadable state)."""
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def asset_row(host: str, result: dict, cmdb: dict, today: date) -> dict:
+    """One asset record: the host's own facts, the CMDB's metadata, EOL and the scan status."""
+    asset = dict(result.get("asset") or {})
+    row = {"host": host, "status": "scanned", "reason": None}
+    if result.get("error"):
+        row.update(status="failed", reason=result["error"])
+    elif not result.get("asset") or result.get("updates") is None:
+        row.update(status="unreachable", reason=result.get("reason") or "no scan result (host unreachable)")
+    for key in ("hostname", "fqdn", "ip_address", "mac_address", "os_family", "os_distribution",
+                "os_version", "os_codename", "kernel", "architecture", "package_manager",
+                "last_package_change", "installed_packages", "last_boot", "reboot_pending"):
+        row[key] = asset.get(key, cmdb.get(key))
+    for key in CMDB_KEYS:
+        row[key] = cmdb.get(key)
+    status = eol.eol_status(row.get("os_distribution") or "", row.get("os_version") or "", today)
+    row["eol_status"] = status["status"]
+    row["eol_regular_end"] = _iso(status.get("regular_end"))
+    row["eol_extended_end"] = _iso(status.get("extended_end"))
+    row["eol_message"] = status.get("message")
+    updates = result.get("updates") or []
+    row["missing_updates"] = sum(1 for u in updates if u.get("effect") == "upgrade")
+    row["security_updates"] = sum(1 for u in updates
+                                  if u.get("effect") == "upgrade" and u.get("classification") == "security")
+    return row
+
+
+def _key(host: str, record: dict) -> str:
+    return f"{host}|{record['name']}|{record.get('arch') or ''}|{record.get('candidate_version') or ''}"
+
+
+def stamp_first_seen(results: dict, seen: dict, today: date) -> dict:
+    """Fill each record's first_seen from earlier scans (or today) and return the new store."""
+    store = {}
+    for host, result in results.items():
+        for record in result.get("updates") or []:
+            key = _key(host, record)
+            first = seen.get(key) or record.get("first_seen") or today.isoformat()
+            record["first_seen"] = first
+            store[key] = first
+    return store
+
+
+def _csv(rows: list, columns) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def _flat_update(rank: int, row: dict) -> dict:
+    flat = dict(row)
+    flat["rank"] = rank
+    flat.update({k: (row.get("source") or {}).get(k) for k in ("repository", "origin", "label", "suite")})
+    return flat
+
+
+def _write(path: str, text: str) -> None:
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o640)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def enrich_from_tracker(results: dict, tracker: dict) -> None:
+    """Add CVEs and urgency from a Debian Security Tracker export to each Debian host's apt records."""
+    for result in results.values():
+        asset = result.get("asset") or {}
+        codename = asset.get("os_codename")
+        if result.get("updates") and codename and asset.get("os_family") == "Debian":
+            result["updates"] = security_tracker.enrich(result["updates"], tracker, codename)
+
+
+def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, tracker: dict | None = None) -> dict:
+    """Everything the report holds, without touching the disk."""
+    if tracker:
+        enrich_from_tracker(results, tracker)
+    store = stamp_first_seen(results, seen, today)
+    assets = [asset_row(host, results[host], cmdb.get(host) or {}, today) for host in sorted(results)]
+    scanned = {h: r.get("updates") or [] for h, r in results.items() if r.get("updates") is not None}
+    asset_meta = {a["host"]: a for a in assets}
+    rows = priority.prioritise(scanned, asset_meta, policy, today)
+    return {"assets": assets, "updates": rows, "first_seen": store}
+
+
+def write(output_dir: str, report: dict, scan_date: date) -> dict:
+    """Write the report files atomically; return their paths."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ReportError(f"output_dir {output_dir} exists and is not a folder")
+    os.makedirs(output_dir, mode=0o750, exist_ok=True)
+    paths = {name: os.path.join(output_dir, name) for name in
+             ("assets.json", "assets.csv", "updates.json", "updates.csv", FIRST_SEEN_FILE)}
+    meta = {"scan_date": scan_date.isoformat(), "format": 1}
+    _write(paths["assets.json"], json.dumps(dict(meta, assets=report["assets"]), indent=2, sort_keys=True) + "\n")
+    _write(paths["assets.csv"], _csv(report["assets"], ASSET_COLUMNS))
+    _write(paths["updates.json"], json.dumps(dict(meta, updates=report["updates"]), indent=2, sort_keys=True) + "\n")
+    flat = [_flat_update(i + 1, row) for i, row in enumerate(report["updates"])]
+    _write(paths["updates.csv"], _csv(flat, UPDATE_COLUMNS))
+    _write(paths[FIRST_SEEN_FILE], json.dumps(report["first_seen"], indent=2, sort_keys=True) + "\n")
+    return paths
+
+
+def load_seen(output_dir: str) -> dict:
+    path = os.path.join(output_dir, FIRST_SEEN_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: unreadable first-seen store: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ReportError(f"{path}: expected a JSON object")
+    return data

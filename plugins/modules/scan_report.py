@@ -1,0 +1,101 @@
+#!/usr/bin/python
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation of the scan_report action (it runs on the controller, plugins/action/scan_report.py)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: scan_report
+short_description: Write the scan's asset inventory and prioritised missing updates
+version_added: 0.1.0
+description:
+  - Runs on the controller, once, after every host ran M(patchpilot.fleet.asset_facts) and
+    M(patchpilot.fleet.missing_updates). Reads each host's registered results and CMDB
+    metadata from the inventory, joins them, flags end of life, scores and orders every
+    host x update, and writes C(assets.json), C(assets.csv), C(updates.json) and
+    C(updates.csv) (sorted by priority) into O(output_dir), atomically, readable by owner and
+    group only.
+  - Keeps the date each update was first seen in C(first_seen.json) in O(output_dir); later
+    scans keep that date.
+  - A host that failed or was unreachable is listed with its reason; the others are reported.
+options:
+  output_dir:
+    description: Folder for the report files (created with mode 0750).
+    type: path
+    required: true
+  hosts:
+    description: Hosts to report. Defaults to every host of the play, failed and unreachable ones included.
+    type: list
+    elements: str
+  policy:
+    description:
+      - Prioritisation policy, see the C(patchpilot.fleet.prioritise) filter (SLA days per
+        severity, default severity per classification, emergency CVEs and packages).
+    type: dict
+    default: {}
+  security_tracker:
+    description:
+      - A Debian Security Tracker JSON export (the file U(https://security-tracker.debian.org/tracker/data/json),
+        downloaded by the user) on the controller. When given, the CVEs each apt upgrade fixes on a
+        Debian host and their urgency are added to its records (urgency raises the severity, never lowers it).
+    type: path
+  today:
+    description: Scan date (YYYY-MM-DD) instead of today, for reproducible reports.
+    type: str
+  asset_var:
+    description: Name of the variable holding each host's registered asset_facts result.
+    type: str
+    default: scan_asset
+  updates_var:
+    description: Name of the variable holding each host's registered missing_updates result.
+    type: str
+    default: scan_updates
+  error_var:
+    description: Name of the variable holding the reason a host's scan failed.
+    type: str
+    default: scan_error
+  cmdb_var:
+    description: Name of the inventory variable holding the host's CMDB metadata.
+    type: str
+    default: patchpilot_asset
+attributes:
+  check_mode:
+    support: full
+    details: Writes the report files in check mode too; it changes no host.
+  diff_mode:
+    support: none
+author:
+  - patchpilot developers
+"""
+
+EXAMPLES = r"""
+- name: Write the scan report
+  patchpilot.fleet.scan_report:
+    output_dir: /var/lib/patchpilot/scan
+  run_once: true
+"""
+
+RETURN = r"""
+paths:
+  description: The files written.
+  returned: success
+  type: dict
+  sample: {assets.json: /var/lib/patchpilot/scan/assets.json}
+summary:
+  description: Counts of hosts by scan status, of update rows, emergencies and outdated OS releases.
+  returned: success
+  type: dict
+  sample: {hosts: 6, scanned: 5, failed: 0, unreachable: 1, updates: 40, emergency: 0, outdated_os: 0}
+problems:
+  description: Hosts that could not be scanned, with the reason.
+  returned: success
+  type: dict
+  sample: {web03: "unreachable: no scan result (host unreachable)"}
+top:
+  description: The ten highest-priority rows.
+  returned: success
+  type: list
+  elements: dict
+"""

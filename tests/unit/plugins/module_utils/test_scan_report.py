@@ -1,0 +1,73 @@
+"""The scan report: joins host facts with CMDB metadata, flags EOL, orders by priority, writes files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+
+import pytest
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import make_update
+
+TODAY = date(2026, 11, 27)
+
+
+def upd(name, classification="bugfix", installed="1.0-1", candidate="1.0-2", effect="upgrade"):
+    return make_update(name=name, installed_version=installed, candidate_version=candidate, arch="all",
+                       classification=classification, effect=effect, backend="apt").as_dict()
+
+
+def asset(host, version, codename):
+    return {"hostname": host, "fqdn": f"{host}.example", "ip_address": "10.0.0.1", "mac_address": "02:00:00:00:00:01",
+            "os_family": "Debian", "os_distribution": "Debian", "os_version": version, "os_codename": codename}
+
+
+RESULTS = {
+    "db01": {"asset": asset("db01", "12", "bookworm"), "updates": [upd("libssl3", "security"), upd("tzdata")], "error": None},
+    "web01": {"asset": asset("web01", "11", "bullseye"), "updates": [upd("libssl3", "security")], "error": None},
+    "app01": {"asset": None, "updates": None, "error": "apt: LockFailedException: Failed to lock /var/lib/apt/lists/lock"},
+    "ghost": {"asset": None, "updates": None, "error": None},
+}
+CMDB = {"db01": {"criticality": "high", "internet_exposed": "no", "data_sensitivity": "confidential", "location": "dc-east"},
+        "web01": {"criticality": "low", "internet_exposed": "yes", "data_sensitivity": "public", "location": "dc-west"}}
+
+
+def test_build_and_write(tmp_path):
+    results = json.loads(json.dumps(RESULTS))
+    report = scan_report.build(results, CMDB, {}, TODAY, {})
+    assets = {a["host"]: a for a in report["assets"]}
+    assert assets["app01"]["status"] == "failed" and "lock" in assets["app01"]["reason"]
+    assert assets["ghost"]["status"] == "unreachable"
+    assert assets["db01"]["location"] == "dc-east" and assets["db01"]["missing_updates"] == 2
+    assert assets["web01"]["eol_status"] == "outdated"  # Debian 11: LTS ended 2026-08-31
+    assert assets["db01"]["eol_status"] in ("extended", "supported")
+    rows = report["updates"]
+    assert [(r["host"], r["name"]) for r in rows][:2] in ([("db01", "libssl3"), ("web01", "libssl3")],
+                                                          [("web01", "libssl3"), ("db01", "libssl3")])
+    assert rows[-1]["name"] == "tzdata"
+    assert all(r["first_seen"] == "2026-11-27" for r in rows)
+    paths = scan_report.write(str(tmp_path / "out"), report, TODAY)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
+    written = list(csv.DictReader(open(paths["updates.csv"], encoding="utf-8")))
+    assert [r["rank"] for r in written] == ["1", "2", "3"] and written[0]["effective_severity"] == "high"
+    assert json.loads(open(paths["assets.json"], encoding="utf-8").read())["scan_date"] == "2026-11-27"
+
+
+def test_first_seen_is_kept_between_scans(tmp_path):
+    first = scan_report.build(json.loads(json.dumps(RESULTS)), CMDB, {}, date(2026, 11, 1), {})
+    later = scan_report.build(json.loads(json.dumps(RESULTS)), CMDB, {}, TODAY, first["first_seen"])
+    assert {r["first_seen"] for r in later["updates"]} == {"2026-11-01"}
+
+
+def test_output_dir_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(scan_report.ReportError, match="is not a folder"):
+        scan_report.write(str(tmp_path / "file"), {"assets": [], "updates": [], "first_seen": {}}, TODAY)
+
+
+def test_unreadable_first_seen_store(tmp_path):
+    (tmp_path / scan_report.FIRST_SEEN_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(scan_report.ReportError, match="unreadable first-seen store"):
+        scan_report.load_seen(str(tmp_path))
