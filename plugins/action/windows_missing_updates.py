@@ -16,11 +16,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.backends.windows import normalise_win_updates
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
-    CLASSIFICATIONS,
-    EFFECTS,
     BackendError,
     RecordError,
     sort_key,
+    summarise,
 )
 
 WIN_UPDATES = "ansible.windows.win_updates"
@@ -34,15 +33,6 @@ ARGUMENT_SPEC = {
                          "choices": ["default", "managed_server", "windows_update"]},
 }
 
-
-def summarise(records: list) -> dict:
-    """Counts of the records: total, per effect, per classification."""
-    summary = {"total": len(records)}
-    for effect in EFFECTS:
-        summary[effect] = sum(1 for r in records if r["effect"] == effect)
-    for classification in CLASSIFICATIONS:
-        summary[classification] = sum(1 for r in records if r["classification"] == classification)
-    return summary
 
 
 class ActionModule(ActionBase):

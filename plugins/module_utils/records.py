@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 
 __all__ = [
     "BACKENDS", "CLASSIFICATIONS", "EFFECTS", "SEVERITIES", "BackendError", "RecordError", "UpdateRecord",
-    "classify_release", "make_update", "normalise_severity", "sort_key", "upstream_major",
+    "classify_release", "make_update", "normalise_severity", "sort_key", "summarise", "upstream_major",
 ]
 
 CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
@@ -170,6 +170,16 @@ def make_update(*, name, installed_version=None, candidate_version=None, arch=No
         severity=severity, advisories=sorted({str(a) for a in advisories if a}), cves=cve_list,
         reboot=reboot, first_seen=first_seen, released=released, effect=effect, backend=backend,
     )
+
+
+def summarise(records: list) -> dict:
+    """Counts of update records (dicts): total, per effect, per classification."""
+    summary = {"total": len(records)}
+    for effect in EFFECTS:
+        summary[effect] = sum(1 for r in records if r["effect"] == effect)
+    for classification in CLASSIFICATIONS:
+        summary[classification] = sum(1 for r in records if r["classification"] == classification)
+    return summary
 
 
 def sort_key(record: dict):

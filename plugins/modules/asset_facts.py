@@ -20,13 +20,17 @@ description:
     them from the inventory on the controller.
   - Reads only; supports check mode.
 options: {}
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 author:
-  - patchpilot developers
+  - patchpilot developers (@patchpilot)
 """
 
 EXAMPLES = r"""

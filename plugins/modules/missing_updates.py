@@ -41,7 +41,7 @@ options:
   reboot_packages:
     description:
       - Shell-style patterns of package names whose update needs a reboot, for package
-        managers that carry no reboot data (apt). Matching updates get O(reboot=true).
+        managers that carry no reboot data (apt). Matching updates get C(reboot=true).
     type: list
     elements: str
     default: ['linux-image-*', 'linux-modules-*', 'libc6', 'systemd', 'dbus', 'kernel', 'kernel-*', 'glibc']
@@ -49,13 +49,22 @@ options:
     description:
       - Release version for dnf on hosts without a release package (C(--releasever)).
     type: str
+  homebrew:
+    description:
+      - On macOS, also list outdated Homebrew formulae and casks (third-party software).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: none
+  platform:
+    platforms: [posix, darwin]
 author:
-  - patchpilot developers
+  - patchpilot developers (@patchpilot)
 """
 
 EXAMPLES = r"""
@@ -116,19 +125,18 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.respawn import has_respawned, probe_interpreters_for_module, respawn_module
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
-    CLASSIFICATIONS,
-    EFFECTS,
     BackendError,
     RecordError,
     sort_key,
+    summarise,
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import apt as apt_backend
+from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import macos as macos_backend
 
-_BACKEND_MODULES = {
-    "apt": "ansible_collections.patchpilot.fleet.plugins.module_utils.backends.apt",
-    "dnf": "ansible_collections.patchpilot.fleet.plugins.module_utils.backends.dnf",
-    "zypper": "ansible_collections.patchpilot.fleet.plugins.module_utils.backends.zypper",
-    "macos": "ansible_collections.patchpilot.fleet.plugins.module_utils.backends.macos",
+# Imported by name, not looked up at run time: Ansible ships a module only the
+# module_utils it imports by name.
+BACKENDS = {
+    "macos": macos_backend,
 }
 _DETECT = (("apt", "apt-get"), ("dnf", "dnf"), ("zypper", "zypper"), ("macos", "softwareupdate"))
 
@@ -138,20 +146,6 @@ def detect_backend() -> str | None:
         if shutil.which(tool) or os.path.exists(os.path.join("/usr/bin", tool)):
             return backend
     return None
-
-
-def summarise(records: list) -> dict:
-    summary = {"total": len(records)}
-    for effect in EFFECTS:
-        summary[effect] = sum(1 for r in records if r["effect"] == effect)
-    for classification in CLASSIFICATIONS:
-        summary[classification] = sum(1 for r in records if r["classification"] == classification)
-    return summary
-
-
-def _load_backend(name: str):
-    import importlib
-    return importlib.import_module(_BACKEND_MODULES[name])
 
 
 def _import_python_apt():
@@ -178,6 +172,7 @@ def main():
                                  default=["linux-image-*", "linux-modules-*", "libc6", "systemd", "dbus",
                                           "kernel", "kernel-*", "glibc"]),
             releasever=dict(type="str"),
+            homebrew=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -191,6 +186,7 @@ def main():
         "vendor_origins": params["vendor_origins"],
         "reboot_packages": params["reboot_packages"],
         "releasever": params["releasever"],
+        "homebrew": params["homebrew"],
     }
 
     def run(argv, environ_update=None):
@@ -201,7 +197,7 @@ def main():
             apt = _import_python_apt()
             records = apt_backend.collect(run, options, apt_module=apt)
         else:
-            records = _load_backend(backend).collect(run, options)
+            records = BACKENDS[backend].collect(run, options)
     except (BackendError, RecordError) as exc:
         module.fail_json(msg=str(exc), backend=backend)
     updates = sorted((r.as_dict() for r in records), key=sort_key)

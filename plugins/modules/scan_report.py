@@ -60,14 +60,18 @@ options:
     description: Name of the inventory variable holding the host's CMDB metadata.
     type: str
     default: patchpilot_asset
+extends_documentation_fragment:
+  - action_common_attributes
 attributes:
   check_mode:
     support: full
     details: Writes the report files in check mode too; it changes no host.
   diff_mode:
     support: none
+  platform:
+    platforms: all
 author:
-  - patchpilot developers
+  - patchpilot developers (@patchpilot)
 """
 
 EXAMPLES = r"""
