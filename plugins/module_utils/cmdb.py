@@ -1,0 +1,675 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The asset record: reading a CMDB export, checking it, and matching scanned endpoints to it.
+
+Plain Python, no Ansible runtime and no network: the ``patchpilot.fleet.assets``
+inventory plugin reads the CMDB with :func:`read_cmdb`, checks its scan settings
+with :func:`scan_settings`, and merges what a scan found with :func:`match_endpoints`.
+
+A CMDB export is CSV (a header row, then one asset per row) or YAML (a list of
+mappings, or a mapping with an ``assets`` list), with these columns; only
+``hostname`` and one of ``ansible_host`` / ``ip_address`` are required, other
+columns are kept as they are::
+
+    hostname,fqdn,ip_address,mac_address,os_family,os_distribution,os_version,
+    os_codename,role,location,owner,criticality,data_sensitivity,
+    internet_exposed,ansible_host,ansible_port
+
+Every problem in a file is collected and reported at once, each as
+``FILE:LINE: reason`` (:class:`CmdbError`).
+
+An asset record (:attr:`Asset.fields`), every known column present, ``None``
+when the export leaves it empty::
+
+    {
+        "hostname": "web01", "fqdn": "web01.lab.example", "ip_address": "10.213.0.11",
+        "mac_address": "02:50:0a:d5:00:0b", "os_family": "Debian", "os_distribution": "Debian",
+        "os_version": "11", "os_codename": "bullseye", "role": "web", "location": "dc-east",
+        "owner": "team-web", "criticality": "medium", "data_sensitivity": "public",
+        "internet_exposed": True, "ansible_host": "127.0.0.1", "ansible_port": 2201,
+    }
+
+An endpoint (what a scan found)::
+
+    {"address": "127.0.0.1", "port": 2222, "protocol": "ssh",
+     "banner": "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u7"}
+    {"address": "10.0.0.5", "port": 5986, "protocol": "winrm", "scheme": "https",
+     "banner": "HTTP/1.1 404 Not Found; Server: Microsoft-HTTPAPI/2.0"}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import re
+from xml.etree import ElementTree
+from dataclasses import dataclass, field
+
+try:
+    import yaml
+except ImportError:  # only the controller reads CMDB files, and it always has PyYAML
+    yaml = None
+
+__all__ = [
+    "COLUMNS", "CRITICALITIES", "DATA_SENSITIVITIES", "DEFAULT_SCAN_PORTS", "PROBES", "PROTOCOLS",
+    "Asset", "CmdbError", "ConfigError", "ScanSettings",
+    "banner_text", "classify_response", "column_name", "endpoint_sort_key", "http_banner", "match_endpoints",
+    "parse_csv", "parse_nmap_xml", "parse_yaml", "read_cmdb", "scan_settings", "scan_targets", "unmanaged_name",
+]
+
+#: The columns of a CMDB export, in the order the lab writes them.
+COLUMNS = (
+    "hostname", "fqdn", "ip_address", "mac_address", "os_family", "os_distribution", "os_version",
+    "os_codename", "role", "location", "owner", "criticality", "data_sensitivity", "internet_exposed",
+    "ansible_host", "ansible_port",
+)
+CRITICALITIES = ("critical", "high", "medium", "low")
+DATA_SENSITIVITIES = ("public", "internal", "confidential", "restricted")
+_BOOLEAN_WORDS = {"yes": True, "true": True, "no": False, "false": False}
+
+#: SSH and WinRM over HTTP and HTTPS.
+DEFAULT_SCAN_PORTS = (22, 5985, 5986)
+PROTOCOLS = ("ssh", "winrm")
+PROBES = ("own", "nmap")
+
+CSV_SUFFIXES = (".csv",)
+YAML_SUFFIXES = (".yml", ".yaml")
+
+# An inventory hostname: starts with a letter or digit, then letters, digits, dot, dash, underscore.
+_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+_DNS_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
+_COLUMN_JUNK_RE = re.compile(r"[^a-z0-9_]+")
+
+
+class CmdbError(ValueError):
+    """A CMDB file that cannot be used; carries every problem found, each as ``FILE:LINE: reason``."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = "CMDB %s has %d problem%s:" % (source, count, "" if count == 1 else "s")
+        super().__init__("\n".join([heading] + ["  " + problem for problem in self.problems]))
+
+
+class ConfigError(ValueError):
+    """Bad settings in an inventory configuration; carries every problem found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass
+class Asset:
+    """One CMDB row, checked and normalised; ``source``/``line`` say where it came from."""
+
+    hostname: str
+    fields: dict
+    source: str
+    line: int
+
+    @property
+    def address(self) -> str | None:
+        """Where Ansible connects: ``ansible_host``, else ``ip_address``."""
+        return self.fields.get("ansible_host") or self.fields.get("ip_address")
+
+    @property
+    def port(self) -> int | None:
+        return self.fields.get("ansible_port")
+
+
+def _shorten(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def column_name(raw) -> str:
+    """A header or key as a variable-friendly name: ``'Data Sensitivity'`` -> ``'data_sensitivity'``."""
+    return _COLUMN_JUNK_RE.sub("_", str(raw).strip().lower()).strip("_")
+
+
+# --- field checks: each takes a non-empty value and returns it normalised, or raises ValueError(reason)
+
+def _text(value):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("must be text, got %s" % type(value).__name__)
+    return str(value).strip()
+
+
+def _hostname(value):
+    text = _text(value)
+    if not _HOSTNAME_RE.match(text):
+        raise ValueError("%s is not a valid host name (letters, digits, '.', '-', '_')" % _shorten(text))
+    return text
+
+
+def _is_dns_name(text: str) -> bool:
+    name = text[:-1] if text.endswith(".") else text
+    return 0 < len(name) <= 253 and all(_DNS_LABEL_RE.match(label) for label in name.split("."))
+
+
+def _dns_name(value):
+    text = _text(value)
+    if not _is_dns_name(text):
+        raise ValueError("%s is not a valid DNS name" % _shorten(text))
+    return text
+
+
+def _ip(value):
+    text = _text(value)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError("%s is not a valid IP address" % _shorten(text)) from None
+
+
+def _address(value):
+    text = _text(value)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _is_dns_name(text):
+        raise ValueError("%s is neither an IP address nor a DNS name" % _shorten(text))
+    return text
+
+
+def _mac(value):
+    text = _text(value)
+    if not _MAC_RE.match(text):
+        raise ValueError("%s is not a valid MAC address (xx:xx:xx:xx:xx:xx)" % _shorten(text))
+    return text.lower().replace("-", ":")
+
+
+def _port(value):
+    if isinstance(value, bool):
+        raise ValueError("%s is not a port number" % _shorten(value))
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        raise ValueError("%s is not a port number" % _shorten(value)) from None
+    if not 1 <= port <= 65535:
+        raise ValueError("%d is not a port number (1-65535)" % port)
+    return port
+
+
+def _choice(allowed):
+    def check(value):
+        word = _text(value).lower()
+        if word not in allowed:
+            raise ValueError("%s is not one of %s" % (_shorten(value), ", ".join(allowed)))
+        return word
+    return check
+
+
+def _boolean(value):
+    if isinstance(value, bool):
+        return value
+    word = _text(value).lower()
+    if word not in _BOOLEAN_WORDS:
+        raise ValueError("%s is not one of %s" % (_shorten(value), ", ".join(_BOOLEAN_WORDS)))
+    return _BOOLEAN_WORDS[word]
+
+
+def _extra(value):
+    """A column patchpilot does not know: any single value, kept as it is (text stripped)."""
+    if isinstance(value, (list, dict, set, tuple)):
+        raise ValueError("must be a single value, got %s" % type(value).__name__)
+    return value.strip() if isinstance(value, str) else value
+
+
+_CHECKS = {
+    "hostname": _hostname,
+    "fqdn": _dns_name,
+    "ip_address": _ip,
+    "mac_address": _mac,
+    "criticality": _choice(CRITICALITIES),
+    "data_sensitivity": _choice(DATA_SENSITIVITIES),
+    "internet_exposed": _boolean,
+    "ansible_host": _address,
+    "ansible_port": _port,
+}
+
+
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class _Problems:
+    """Problems found in one file, reported in line order as ``FILE:LINE: reason``."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._items: list = []
+
+    def add(self, line: int, reason: str) -> None:
+        self._items.append((line, len(self._items), reason))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_any(self) -> None:
+        if self._items:
+            raise CmdbError(self.source, ["%s:%d: %s" % (self.source, line, reason)
+                                          for line, _order, reason in sorted(self._items)])
+
+
+def _check_row(raw: dict, address_columns: bool = True):
+    """Normalise one row; returns (fields, [(column or None, reason), ...])."""
+    fields = dict.fromkeys(COLUMNS)
+    problems = []
+    for name, value in raw.items():
+        if _is_empty(value):
+            continue
+        try:
+            fields[name] = _CHECKS.get(name, _text if name in COLUMNS else _extra)(value)
+        except ValueError as exc:
+            problems.append((name, "%s: %s" % (name, exc)))
+    bad = {name for name, _reason in problems}
+    if "hostname" in raw and "hostname" not in bad and fields["hostname"] is None:
+        problems.append(("hostname", "no hostname"))
+    if address_columns and not bad & {"ansible_host", "ip_address"} \
+            and not (fields["ansible_host"] or fields["ip_address"]):
+        problems.append((None, "no address: set ansible_host or ip_address"))
+    return fields, problems
+
+
+def _assets_from_rows(rows, problems: _Problems, address_columns: bool = True) -> list:
+    """rows: (line, label, raw dict, {column: line}). Checks each row and that hostnames are unique."""
+    assets = []
+    first_seen: dict = {}
+    for line, label, raw, column_lines in rows:
+        where = label + " " if label else ""
+        fields, row_problems = _check_row(raw, address_columns)
+        for column, reason in row_problems:
+            problems.add(column_lines.get(column, line), where + reason)
+        hostname = fields["hostname"]
+        if hostname is None:
+            continue
+        key = hostname.lower()
+        if key in first_seen:
+            problems.add(column_lines.get("hostname", line),
+                         "%sduplicate hostname %s (first on line %d)" % (where, hostname, first_seen[key]))
+            continue
+        first_seen[key] = column_lines.get("hostname", line)
+        if not row_problems:
+            assets.append(Asset(hostname=hostname, fields=fields, source=problems.source, line=line))
+    return assets
+
+
+def _header(columns: list, line: int, problems: _Problems) -> list:
+    names = []
+    seen: dict = {}
+    for index, raw in enumerate(columns, start=1):
+        name = column_name(raw)
+        if not name:
+            problems.add(line, "column %d has no name" % index)
+        elif name in seen:
+            problems.add(line, "column %d (%s) repeats column %d" % (index, name, seen[name]))
+        seen.setdefault(name, index)
+        names.append(name)
+    missing = [name for name in ("hostname",) if name not in seen]
+    if "ansible_host" not in seen and "ip_address" not in seen:
+        missing.append("ansible_host or ip_address")
+    if missing:
+        problems.add(line, "missing column%s: %s" % ("s" if len(missing) > 1 else "", ", ".join(missing)))
+    return names
+
+
+def parse_csv(text: str, source: str) -> list:
+    """Assets from CSV text (a header row, then one asset per row). Raises CmdbError listing every problem."""
+    problems = _Problems(source)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    names = None
+    last_line = 0
+    try:
+        for record in reader:
+            line = last_line + 1  # where this record starts: a quoted field may span lines
+            last_line = reader.line_num
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if names is None:
+                names = _header(record, line, problems)
+                continue
+            if len(record) != len(names):
+                problems.add(line, "%d fields, the header has %d" % (len(record), len(names)))
+                continue
+            rows.append((line, "", {name: value for name, value in zip(names, record) if name}, {}))
+    except csv.Error as exc:
+        problems.add(reader.line_num, "not valid CSV: %s" % exc)
+    if names is None and not problems:
+        problems.add(1, "empty file, expected a header row")
+    has_address = names is not None and ("ansible_host" in names or "ip_address" in names)
+    assets = _assets_from_rows(rows, problems, address_columns=has_address)
+    problems.raise_any()
+    return assets
+
+
+def _yaml_document(text: str):
+    """(data, node) of a single-document YAML text, read safely; node keeps the line numbers."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _node_line(node) -> int:
+    return node.start_mark.line + 1
+
+
+def parse_yaml(text: str, source: str) -> list:
+    """Assets from YAML text: a list of mappings, or a mapping with an ``assets`` list."""
+    if yaml is None:
+        raise CmdbError(source, ["%s: reading YAML needs the PyYAML library" % source])
+    problems = _Problems(source)
+    try:
+        data, node = _yaml_document(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problems.add(mark.line + 1 if mark is not None else 1, "not valid YAML: %s" % (getattr(exc, "problem", None) or exc))
+        problems.raise_any()
+    items, items_node = data, node
+    if isinstance(data, dict) and set(data) == {"assets"}:
+        items = data["assets"]
+        items_node = next(value for key, value in node.value if key.value == "assets")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        problems.add(_node_line(node) if node is not None else 1,
+                     "expected a list of assets, or a mapping with an 'assets' list")
+        problems.raise_any()
+    rows = []
+    for index, (item, item_node) in enumerate(zip(items, items_node.value if items else [])):
+        name = "assets[%d]" % index
+        line = _node_line(item_node)
+        if not isinstance(item, dict):
+            problems.add(line, "%s: expected a mapping of column names to values, got %s" % (name, type(item).__name__))
+            continue
+        hostname = item.get("hostname")
+        known = isinstance(hostname, str) and _HOSTNAME_RE.match(hostname.strip())
+        label = "%s (%s):" % (name, hostname.strip()) if known else name + ":"
+        key_lines = {}
+        for key_node, value_node in item_node.value:
+            key_lines.setdefault(str(key_node.value), _node_line(value_node))
+        raw, column_lines = {}, {}
+        for key, value in item.items():
+            column = column_name(key) if isinstance(key, str) else ""
+            key_line = key_lines.get(str(key), line)
+            if not column:
+                problems.add(key_line, "%s %s is not a column name" % (label, _shorten(key)))
+            elif column in raw:
+                problems.add(key_line, "%s key %s repeats %s" % (label, _shorten(key), column))
+            else:
+                raw[column] = value
+                column_lines[column] = key_line
+        if "hostname" not in raw:
+            problems.add(line, "%s: no hostname" % name)
+            continue
+        rows.append((line, label, raw, column_lines))
+    assets = _assets_from_rows(rows, problems)
+    problems.raise_any()
+    return assets
+
+
+def read_cmdb(path: str) -> list[Asset]:
+    """Assets from a CMDB file; its suffix (.csv, .yml, .yaml) says the format."""
+    lowered = path.lower()
+    if lowered.endswith(CSV_SUFFIXES):
+        parse = parse_csv
+    elif lowered.endswith(YAML_SUFFIXES):
+        parse = parse_yaml
+    else:
+        raise CmdbError(path, ["%s: unknown CMDB format: the file name must end in .csv, .yml or .yaml" % path])
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise CmdbError(path, ["%s: cannot read: %s" % (path, exc.strerror or exc)]) from None
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheet exports often start with a byte order mark
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise CmdbError(path, ["%s:%d: not UTF-8 text" % (path, line)]) from None
+    return parse(text, path)
+
+
+# --- scanning: settings, targets, results ------------------------------------------------------
+
+@dataclass
+class ScanSettings:
+    """Checked ``scan`` settings of the inventory configuration."""
+
+    ranges: list = field(default_factory=list)
+    ports: list = field(default_factory=lambda: list(DEFAULT_SCAN_PORTS))
+    timeout: float = 1.0
+    max_hosts: int = 256
+    probe: str = "own"
+    workers: int = 64
+
+    def fingerprint(self) -> dict:
+        """What decides a scan's result: a cached result is reused only for the same fingerprint."""
+        return {"ranges": [str(network) for network in self.ranges], "ports": list(self.ports),
+                "probe": self.probe}
+
+
+_SCAN_KEYS = ("ranges", "ports", "timeout", "max_hosts", "probe", "workers")
+
+
+def _number(value, kind, low, high, name, problems):
+    if isinstance(value, bool):
+        problems.append("scan.%s: %s is not a number" % (name, _shorten(value)))
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        problems.append("scan.%s: %s is not a number" % (name, _shorten(value)))
+        return None
+    if kind is int and isinstance(value, float) and value != number:
+        problems.append("scan.%s: %s is not a whole number" % (name, _shorten(value)))
+        return None
+    if not low <= number <= high:
+        problems.append("scan.%s: %s is out of range (%s-%s)" % (name, _shorten(value), low, high))
+        return None
+    return number
+
+
+def scan_settings(raw) -> ScanSettings | None:
+    """Check the ``scan`` option; None when there is nothing to scan. Raises ConfigError."""
+    if raw is None or raw == {}:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(["scan: expected a mapping, got %s" % type(raw).__name__])
+    problems = []
+    unknown = sorted(str(key) for key in raw if key not in _SCAN_KEYS)
+    if unknown:
+        problems.append("scan: unknown key%s %s (known: %s)"
+                        % ("s" if len(unknown) > 1 else "", ", ".join(unknown), ", ".join(_SCAN_KEYS)))
+    settings = ScanSettings()
+    ranges = raw.get("ranges") or []
+    if isinstance(ranges, str):
+        ranges = [ranges]
+    if not isinstance(ranges, list):
+        problems.append("scan.ranges: expected a list of addresses or CIDR ranges")
+        ranges = []
+    networks = []
+    for item in ranges:
+        try:
+            network = ipaddress.ip_network(str(item).strip(), strict=False)
+        except ValueError:
+            problems.append("scan.ranges: %s is not an IP address or CIDR range" % _shorten(item))
+            continue
+        if network not in networks:
+            networks.append(network)
+    settings.ranges = networks
+    ports = raw.get("ports")
+    if ports is not None:
+        if isinstance(ports, (int, str)) and not isinstance(ports, bool):
+            ports = [ports]
+        if not isinstance(ports, list) or not ports:
+            problems.append("scan.ports: expected a list of port numbers")
+        else:
+            checked = []
+            for port in ports:
+                try:
+                    number = _port(port)
+                except ValueError as exc:
+                    problems.append("scan.ports: %s" % exc)
+                    continue
+                if number not in checked:
+                    checked.append(number)
+            settings.ports = checked
+    if raw.get("timeout") is not None:
+        settings.timeout = _number(raw["timeout"], float, 0.01, 600, "timeout", problems) or settings.timeout
+    if raw.get("max_hosts") is not None:
+        settings.max_hosts = _number(raw["max_hosts"], int, 1, 1 << 20, "max_hosts", problems) or settings.max_hosts
+    if raw.get("workers") is not None:
+        settings.workers = _number(raw["workers"], int, 1, 1024, "workers", problems) or settings.workers
+    if raw.get("probe") is not None:
+        if raw["probe"] not in PROBES:
+            problems.append("scan.probe: %s is not one of %s" % (_shorten(raw["probe"]), ", ".join(PROBES)))
+        else:
+            settings.probe = raw["probe"]
+    if networks:
+        total = sum(network.num_addresses for network in networks)
+        if total > settings.max_hosts:
+            problems.append("scan.ranges cover %d addresses, more than scan.max_hosts (%d)" % (total, settings.max_hosts))
+    if problems:
+        raise ConfigError(problems)
+    return settings if settings.ranges else None
+
+
+def scan_targets(settings: ScanSettings) -> list[str]:
+    """The addresses to probe: every usable host address in the ranges, each once, in order."""
+    targets = []
+    seen = set()
+    for network in settings.ranges:
+        addresses = [network.network_address] if network.num_addresses == 1 else network.hosts()
+        for address in addresses:
+            if address not in seen:
+                seen.add(address)
+                targets.append(str(address))
+    return targets
+
+
+def classify_response(first_bytes: bytes) -> str | None:
+    """What a server said first (before we said anything): 'ssh' for an SSH banner, else None."""
+    return "ssh" if first_bytes.startswith(b"SSH-") else None
+
+
+def banner_text(data: bytes, limit: int = 200) -> str:
+    """The first line of what a server sent, as printable text."""
+    line = data.split(b"\n", 1)[0].rstrip(b"\r")
+    text = line.decode("utf-8", "replace")
+    text = "".join(char if char.isprintable() else "?" for char in text)
+    return text[:limit]
+
+
+def http_banner(data: bytes) -> str | None:
+    """Status line and Server header of an HTTP response, None when ``data`` is not HTTP."""
+    if not data.startswith(b"HTTP/"):
+        return None
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    parts = [banner_text(head[0])]
+    for header in head[1:]:
+        name, _sep, value = header.partition(b":")
+        if name.strip().lower() == b"server":
+            parts.append("Server: " + banner_text(value.strip()))
+            break
+    return "; ".join(parts)
+
+
+def parse_nmap_xml(text: str) -> list[dict]:
+    """SSH and WinRM endpoints from ``nmap -sV -oX -`` output. Raises ValueError on bad XML."""
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        raise ValueError("nmap printed no valid XML: %s" % exc) from None
+    if root.tag != "nmaprun":
+        raise ValueError("nmap printed XML that is not an nmap run (root <%s>)" % root.tag)
+    endpoints = []
+    for host in root.iter("host"):
+        address = None
+        for node in host.findall("address"):
+            if node.get("addrtype") in ("ipv4", "ipv6"):
+                address = node.get("addr")
+                break
+        if address is None:
+            continue
+        for port in host.iter("port"):
+            state = port.find("state")
+            if port.get("protocol") != "tcp" or state is None or state.get("state") != "open":
+                continue
+            service = port.find("service")
+            name = service.get("name", "") if service is not None else ""
+            tunnel = service.get("tunnel", "") if service is not None else ""
+            words = [service.get(key) for key in ("product", "version")] if service is not None else []
+            if service is not None and service.get("extrainfo"):
+                words.append("(%s)" % service.get("extrainfo"))
+            banner = " ".join(word for word in words if word)
+            endpoint = {"address": str(ipaddress.ip_address(address)), "port": int(port.get("portid")), "banner": banner}
+            if name == "ssh":
+                endpoint["protocol"] = "ssh"
+            elif name in ("http", "https", "wsman", "wsmans", "http-proxy") or name.startswith("http"):
+                endpoint["protocol"] = "winrm"
+                endpoint["scheme"] = "https" if tunnel == "ssl" or name in ("https", "wsmans") else "http"
+            else:
+                continue
+            endpoints.append(endpoint)
+    return sorted(endpoints, key=endpoint_sort_key)
+
+
+def endpoint_sort_key(endpoint: dict):
+    address = ipaddress.ip_address(endpoint["address"])
+    return (address.version, int(address), endpoint["port"])
+
+
+def unmanaged_name(endpoint: dict) -> str:
+    """Inventory name of an endpoint no CMDB row claims: ``unmanaged_127_0_0_1_2222``."""
+    address = re.sub(r"[^0-9A-Za-z]+", "_", endpoint["address"]).strip("_")
+    return "unmanaged_%s_%d" % (address, endpoint["port"])
+
+
+def _address_key(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value.lower().rstrip(".")
+
+
+def match_endpoints(assets: list[Asset], endpoints: list[dict]):
+    """Attribute scanned endpoints to CMDB assets.
+
+    An endpoint belongs to an asset when its address and port are the asset's
+    ``ansible_host``/``ip_address`` and ``ansible_port``; or when its address is
+    the asset's ``ip_address`` (any port: that machine's own address); or its
+    ``ansible_host`` and the asset names no port. Names are compared as written,
+    never resolved. Returns ``({hostname: [endpoint, ...]}, [unmatched endpoint, ...])``.
+    """
+    by_endpoint: dict = {}
+    by_address: dict = {}
+    for asset in assets:
+        host, ip, port = asset.fields.get("ansible_host"), asset.fields.get("ip_address"), asset.port
+        if port is not None:
+            for address in {host, ip} - {None}:
+                by_endpoint.setdefault((_address_key(address), port), []).append(asset.hostname)
+        if ip:
+            by_address.setdefault(_address_key(ip), []).append(asset.hostname)
+        if host and port is None:
+            by_address.setdefault(_address_key(host), []).append(asset.hostname)
+    matched: dict = {asset.hostname: [] for asset in assets}
+    unmatched = []
+    for endpoint in sorted(endpoints, key=endpoint_sort_key):
+        address = _address_key(endpoint["address"])
+        owners = by_endpoint.get((address, endpoint["port"])) or by_address.get(address) or []
+        for hostname in dict.fromkeys(owners):
+            matched[hostname].append(endpoint)
+        if not owners:
+            unmatched.append(endpoint)
+    return matched, unmatched
