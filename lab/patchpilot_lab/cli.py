@@ -14,6 +14,8 @@ from .system import LabError, require_root
 EPILOG = f"""settings (environment):
   LAB_HOSTS=N           number of hosts, 1..{MAX_HOSTS} (default 6, a mix of Debian 11, 12 and 13)
   LAB_PREFIX=NAME       name of this lab (default pplab); the test suite runs its own
+  LAB_RPM_HOSTS=N       also N hosts of the RPM variant, rpm01.. (default 0): Debian 12 with dnf,
+                        zypper and the lab's RPM repository of pending advisories
   LAB_SSH_PORT_BASE=P   hosts' ssh ports on 127.0.0.1 are P+1..P+N (default 2200)
   LAB_SUBNET=CIDR       the lab network (default 10.213.0.0/24)
   LAB_REAL=1            real mode: bookworm hosts with Debian's security suite (needs network)

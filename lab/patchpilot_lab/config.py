@@ -30,6 +30,9 @@ DEFAULT_PORT_BASE = 2200
 DEFAULT_SUBNET = "10.213.0.0/24"
 
 ROLES = ("web", "db", "app")
+#: Role of the RPM variant's hosts (LAB_RPM_HOSTS): Debian 12 with dnf, zypper and an RPM repository.
+RPM_ROLE = "rpm"
+RPM_RELEASE = "12"
 LOCATIONS = ("dc-east", "dc-west")
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,11}$")
@@ -39,6 +42,7 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 class LabConfig:
     prefix: str = DEFAULT_PREFIX
     hosts: int = DEFAULT_HOSTS
+    rpm_hosts: int = 0
     port_base: int = DEFAULT_PORT_BASE
     subnet: ipaddress.IPv4Network = field(default_factory=lambda: ipaddress.IPv4Network(DEFAULT_SUBNET))
     real: bool = False
@@ -59,6 +63,10 @@ class LabConfig:
     @property
     def repo_dir(self) -> Path:
         return self.cache_dir / "repo"
+
+    @property
+    def rpm_repo_dir(self) -> Path:
+        return self.cache_dir / "rpm-repo"
 
 
 def _int(env: dict, name: str, default: int, low: int, high: int, errors: list[str]) -> int:
@@ -99,9 +107,13 @@ def from_env(env: dict | None = None) -> LabConfig:
         prefix = DEFAULT_PREFIX
 
     hosts = _int(env, "LAB_HOSTS", DEFAULT_HOSTS, 1, MAX_HOSTS, errors)
+    rpm_hosts = _int(env, "LAB_RPM_HOSTS", 0, 0, MAX_HOSTS, errors)
+    if hosts + rpm_hosts > MAX_HOSTS:
+        errors.append(f"LAB_HOSTS={hosts} plus LAB_RPM_HOSTS={rpm_hosts} is more than {MAX_HOSTS} hosts")
+    total = hosts + rpm_hosts
     port_base = _int(env, "LAB_SSH_PORT_BASE", DEFAULT_PORT_BASE, 1024, 65000, errors)
-    if port_base + hosts > 65535:
-        errors.append(f"LAB_SSH_PORT_BASE={port_base} leaves no room for {hosts} hosts")
+    if port_base + total > 65535:
+        errors.append(f"LAB_SSH_PORT_BASE={port_base} leaves no room for {total} hosts")
 
     subnet_raw = (env.get("LAB_SUBNET") or DEFAULT_SUBNET).strip()
     try:
@@ -114,10 +126,13 @@ def from_env(env: dict | None = None) -> LabConfig:
             errors.append(f"LAB_SUBNET={subnet_raw} must be a private range (the lab's own network)")
         if subnet.prefixlen > 24:
             errors.append(f"LAB_SUBNET={subnet_raw} is too small: use a /24 or larger")
-        elif subnet.num_addresses - 12 < hosts:
-            errors.append(f"LAB_SUBNET={subnet_raw} has no room for {hosts} hosts")
+        elif subnet.num_addresses - 12 < total:
+            errors.append(f"LAB_SUBNET={subnet_raw} has no room for {total} hosts")
 
     real = _bool(env, "LAB_REAL", errors)
+    if real and rpm_hosts:
+        errors.append(f"LAB_RPM_HOSTS={rpm_hosts} cannot be combined with LAB_REAL (RPM hosts are built "
+                      "on the lab's own Debian 12 host image)")
     install = not _bool(env, "LAB_NO_INSTALL", errors)
     mirror = (env.get("LAB_MIRROR") or "").strip() or None
     if mirror and not re.match(r"^(https?|file)://\S+$", mirror):
@@ -137,7 +152,7 @@ def from_env(env: dict | None = None) -> LabConfig:
     if errors:
         raise LabError("invalid lab settings:\n  - " + "\n  - ".join(errors))
     return LabConfig(
-        prefix=prefix, hosts=hosts, port_base=port_base, subnet=subnet, real=real,
+        prefix=prefix, hosts=hosts, rpm_hosts=rpm_hosts, port_base=port_base, subnet=subnet, real=real,
         mirror=mirror, install=install, cache_dir=cache_dir, state_dir=state_dir,
         inventory_dir=inventory_dir,
     )
@@ -161,12 +176,18 @@ class HostSpec:
     def codename(self) -> str:
         return RELEASES[self.release]
 
+    @property
+    def rpm(self) -> bool:
+        """A host of the RPM variant (dnf, zypper and the lab's RPM repository)."""
+        return self.role == RPM_ROLE
+
 
 def fleet(cfg: LabConfig) -> list[HostSpec]:
     """The hosts of a lab: roles cycle web/db/app, releases and locations spread across them.
 
     Each role gets hosts on more than one release and in both locations, so HA
     pairs (web01/web02) sit in different places, as anti-affinity wants later.
+    The RPM variant's hosts (rpm01, ...) come last, on Debian 12.
     """
     hosts = []
     counters = {role: 0 for role in ROLES}
@@ -184,6 +205,15 @@ def fleet(cfg: LabConfig) -> list[HostSpec]:
             index=i, name=name, role=role, release=release,
             location=LOCATIONS[(counters[role] - 1) % len(LOCATIONS)],
             ip=str(ip), mac=mac, ssh_port=cfg.port_base + 1 + i,
+            container=f"{cfg.prefix}-{name}",
+        ))
+    for n in range(cfg.rpm_hosts):
+        i = cfg.hosts + n
+        name = f"{RPM_ROLE}{n + 1:02d}"
+        ip = ipaddress.IPv4Address(base + 11 + i)
+        hosts.append(HostSpec(
+            index=i, name=name, role=RPM_ROLE, release=RPM_RELEASE, location=LOCATIONS[n % len(LOCATIONS)],
+            ip=str(ip), mac="02:50:%02x:%02x:%02x:%02x" % tuple(ip.packed), ssh_port=cfg.port_base + 1 + i,
             container=f"{cfg.prefix}-{name}",
         ))
     return hosts

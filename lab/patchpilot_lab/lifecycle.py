@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import images
+from . import images, rpm
 from .config import LabConfig, HostSpec, fleet
 from .system import LabError, ensure_tools, log, require_root, run
 
@@ -45,6 +45,7 @@ ROLE_META = {
     "web": {"owner": "team-web", "criticality": "medium", "data_sensitivity": "public", "internet_exposed": "yes"},
     "db": {"owner": "team-data", "criticality": "high", "data_sensitivity": "confidential", "internet_exposed": "no"},
     "app": {"owner": "team-apps", "criticality": "low", "data_sensitivity": "internal", "internet_exposed": "no"},
+    "rpm": {"owner": "team-platform", "criticality": "low", "data_sensitivity": "internal", "internet_exposed": "no"},
 }
 CMDB_FIELDS = (
     "hostname", "fqdn", "ip_address", "mac_address", "os_family", "os_distribution",
@@ -307,7 +308,8 @@ def write_inventory(cfg: LabConfig, hosts: list[HostSpec]) -> None:
         meta = ROLE_META[host.role]
         writer.writerow({
             "hostname": host.name, "fqdn": f"{host.name}.{DOMAIN}", "ip_address": host.ip,
-            "mac_address": host.mac, "os_family": "Debian", "os_distribution": "Debian",
+            "mac_address": host.mac, "os_family": "Debian",
+            "os_distribution": "Debian (RPM variant)" if host.rpm else "Debian",
             "os_version": host.release, "os_codename": host.codename, "role": host.role,
             "location": host.location, "owner": meta["owner"], "criticality": meta["criticality"],
             "data_sensitivity": meta["data_sensitivity"], "internet_exposed": meta["internet_exposed"],
@@ -358,9 +360,14 @@ def ensure_network(cfg: LabConfig) -> None:
 
 # --- containers ------------------------------------------------------------------
 
+def _host_image(cfg: LabConfig, host: HostSpec) -> str:
+    return rpm.host_image() if host.rpm else images.host_image(host.release, cfg.real)
+
+
 def _run_argv(cfg: LabConfig, host: HostSpec) -> list[str]:
     ssh = _ssh_dir(cfg)
     key = _host_key(cfg, host)
+    rpm_mount = ["-v", f"{cfg.rpm_repo_dir}:{rpm.RPM_MOUNT}:ro"] if host.rpm else []
     return [
         "podman", "run", "-d", "--name", host.container, "--hostname", host.name,
         "--label", cfg.label, "--label", f"io.patchpilot.lab.host={host.name}",
@@ -374,7 +381,7 @@ def _run_argv(cfg: LabConfig, host: HostSpec) -> list[str]:
         "-v", f"{key}:/etc/ssh/ssh_host_ed25519_key:ro",
         "-v", f"{key.with_suffix('.pub')}:/etc/ssh/ssh_host_ed25519_key.pub:ro",
         "-v", f"{ssh / 'authorized_keys'}:/home/{images.ADMIN_USER}/.ssh/authorized_keys:ro",
-        images.host_image(host.release, cfg.real), "/sbin/init",
+        *rpm_mount, _host_image(cfg, host), "/sbin/init",
     ]
 
 
@@ -419,13 +426,13 @@ def reconcile(cfg: LabConfig, hosts: list[HostSpec]) -> list[HostSpec]:
     """Make the running containers match ``hosts``; return the hosts (re)started."""
     wanted = {h.container: h for h in hosts}
     existing = _lab_containers(cfg)
-    image_ids = {r: _image_id(images.host_image(r, cfg.real)) for r in {h.release for h in hosts}}
+    image_ids = {image: _image_id(image) for image in {_host_image(cfg, h) for h in hosts}}
     started = []
     for name, item in existing.items():
         host = wanted.get(name)
+        image_id = image_ids[_host_image(cfg, host)] if host else ""
         stale = (host is None
-                 or item.get("ImageID", "") not in (image_ids[host.release],
-                                                    image_ids[host.release].removeprefix("sha256:"))
+                 or item.get("ImageID", "") not in (image_id, image_id.removeprefix("sha256:"))
                  or (item.get("Labels") or {}).get(STATE_LABEL) != str(cfg.state_dir))
         if stale:
             log(f"removing {'extra' if host is None else 'outdated'} host {name}")
@@ -452,6 +459,8 @@ def _save_state(cfg: LabConfig, hosts: list[HostSpec], repo_hash: str) -> None:
         "ssh_key": str(_ssh_dir(cfg) / "id_ed25519"), "known_hosts": str(_ssh_dir(cfg) / "known_hosts"),
         "hosts": [host.__dict__ | {"codename": host.codename} for host in hosts],
     }
+    if cfg.rpm_hosts:
+        state["rpm_repo_dir"] = str(cfg.rpm_repo_dir)
     _atomic_write(_state_file(cfg), json.dumps(state, indent=2) + "\n")
 
 
@@ -495,6 +504,8 @@ def up(cfg: LabConfig) -> list[HostSpec]:
         try:
             repo_hash = _build_repo(cfg)
             images.ensure_images(cfg, {h.release for h in hosts}, repo_hash)
+            if cfg.rpm_hosts:
+                rpm.ensure(cfg)
             ensure_keys(cfg, hosts)
             ensure_network(cfg)
             if cfg.real:
@@ -546,7 +557,7 @@ def down(cfg: LabConfig, purge: bool = False) -> None:
     if purge:
         with images.build_lock(cfg):
             gone = images.remove_images()
-        for path in (cfg.repo_dir, cfg.cache_dir / "gnupg"):
+        for path in (cfg.repo_dir, cfg.rpm_repo_dir, cfg.cache_dir / "gnupg"):
             if path.exists():
                 shutil.rmtree(path)
         log(f"purged {len(gone)} cached image(s) and the lab repository")

@@ -24,6 +24,7 @@ TEST_ENV = {
     "LAB_SSH_PORT_BASE": "2400",
     "LAB_SUBNET": "10.213.1.0/24",
     "LAB_HOSTS": os.environ.get("PATCHPILOT_TEST_HOSTS", "3"),
+    "LAB_RPM_HOSTS": "1",
 }
 
 
