@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             healthy, table = lifecycle.status(cfg)
             sys.stdout.write(table)
             print(f"lab '{cfg.prefix}' is up: {len(hosts)} hosts in {time.monotonic() - started:.0f}s; "
-                  f"inventory {cfg.inventory_dir / 'hosts.yml'}, CMDB {cfg.inventory_dir / 'cmdb.csv'}")
+                  f"inventory {cfg.inventory_dir / lifecycle.ASSETS_CONFIG}, CMDB {cfg.inventory_dir / 'cmdb.csv'}")
             return 0 if healthy else 1
         if args.command == "down":
             lifecycle.down(cfg, purge=args.purge)

@@ -53,6 +53,8 @@ CMDB_FIELDS = (
     "data_sensitivity", "internet_exposed", "ansible_host", "ansible_port",
 )
 DOMAIN = "lab.patchpilot.test"
+#: The inventory plugin's configuration file (its name must end in assets.yml).
+ASSETS_CONFIG = "lab.assets.yml"
 FIREWALL_TAG = "patchpilot-lab:"
 #: Which state directory (keys, known_hosts) a host's mounts come from: a host
 #: left by another checkout of the same lab prefix is replaced, not reused.
@@ -316,10 +318,48 @@ def write_inventory(cfg: LabConfig, hosts: list[HostSpec]) -> None:
             "ansible_host": "127.0.0.1", "ansible_port": host.ssh_port,
         })
     _atomic_write(cfg.inventory_dir / "cmdb.csv", buf.getvalue())
+    _atomic_write(cfg.inventory_dir / ASSETS_CONFIG, assets_config(cfg))
+
+
+def assets_config(cfg: LabConfig) -> str:
+    """The lab's inventory: the assets plugin reading the CMDB file, with the lab's connection settings."""
+    ssh = _ssh_dir(cfg)
+    ssh_args = (f"-o UserKnownHostsFile={ssh / 'known_hosts'} -o StrictHostKeyChecking=yes "
+                "-o IdentitiesOnly=yes")
+    return f"""# Written by 'lab up' for lab '{cfg.prefix}'; regenerated on every run.
+# The patchpilot.fleet.assets inventory plugin reads the lab's CMDB export
+# (cmdb.csv beside this file); host keys are known in advance, so host key
+# checking stays on.
+plugin: patchpilot.fleet.assets
+cmdb: cmdb.csv
+strict: true
+host_vars:
+  ansible_user: {images.ADMIN_USER}
+  ansible_become: true
+  ansible_ssh_private_key_file: {_yaml_str(str(ssh / 'id_ed25519'))}
+  ansible_ssh_common_args: {_yaml_str(ssh_args)}
+  ansible_python_interpreter: /usr/bin/python3
+  patchpilot_lab_prefix: {cfg.prefix}
+  # The lab repository is the vendor's archive here, and pplab-kernel needs a reboot.
+  patchpilot_vendor_origins: [Debian, Patchpilot Lab, patchpilot-lab]
+  patchpilot_reboot_packages: [pplab-kernel, pprpm-kernel, "linux-image-*", libc6, systemd]
+compose:
+  patchpilot_lab_container: "'{cfg.prefix}-' ~ patchpilot_asset.hostname"
+  # RPM lab hosts carry apt too: ask their RPM package manager explicitly.
+  patchpilot_backend: "'dnf' if patchpilot_asset.role == 'rpm' else 'auto'"
+  patchpilot_releasever: "patchpilot_asset.os_version"
+groups:
+  lab: true
+leading_separator: false
+keyed_groups:
+  - key: patchpilot_asset.role
+  - key: "'debian' ~ patchpilot_asset.os_version"
+  - key: patchpilot_asset.location
+"""
 
 
 def _remove_inventory(cfg: LabConfig) -> None:
-    for name in ("hosts.yml", "cmdb.csv"):
+    for name in ("hosts.yml", "cmdb.csv", ASSETS_CONFIG):
         with contextlib.suppress(FileNotFoundError):
             (cfg.inventory_dir / name).unlink()
 
@@ -455,7 +495,8 @@ def _save_state(cfg: LabConfig, hosts: list[HostSpec], repo_hash: str) -> None:
         "version": STATE_VERSION, "prefix": cfg.prefix, "subnet": str(cfg.subnet),
         "port_base": cfg.port_base, "real": cfg.real, "network": cfg.network,
         "repo_dir": str(cfg.repo_dir), "repo_hash": repo_hash,
-        "inventory": str(cfg.inventory_dir / "hosts.yml"), "cmdb": str(cfg.inventory_dir / "cmdb.csv"),
+        "inventory": str(cfg.inventory_dir / ASSETS_CONFIG), "static_inventory": str(cfg.inventory_dir / "hosts.yml"),
+        "cmdb": str(cfg.inventory_dir / "cmdb.csv"),
         "ssh_key": str(_ssh_dir(cfg) / "id_ed25519"), "known_hosts": str(_ssh_dir(cfg) / "known_hosts"),
         "hosts": [host.__dict__ | {"codename": host.codename} for host in hosts],
     }

@@ -41,7 +41,8 @@ options:
   reboot_packages:
     description:
       - Shell-style patterns of package names whose update needs a reboot, for package
-        managers that carry no reboot data (apt). Matching updates get C(reboot=true).
+        managers that carry no reboot data (apt, and dnf, which does not print
+        C(reboot_suggested)). Matching updates get C(reboot=true).
     type: list
     elements: str
     default: ['linux-image-*', 'linux-modules-*', 'libc6', 'systemd', 'dbus', 'kernel', 'kernel-*', 'glibc']
@@ -131,11 +132,15 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     summarise,
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import apt as apt_backend
+from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import dnf as dnf_backend
 from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import macos as macos_backend
+from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import zypper as zypper_backend
 
 # Imported by name, not looked up at run time: Ansible ships a module only the
 # module_utils it imports by name.
 BACKENDS = {
+    "dnf": dnf_backend,
+    "zypper": zypper_backend,
     "macos": macos_backend,
 }
 _DETECT = (("apt", "apt-get"), ("dnf", "dnf"), ("zypper", "zypper"), ("macos", "softwareupdate"))

@@ -68,6 +68,9 @@ class Lab:
     def ansible(self, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
         return _ansible("ansible", "-i", self.inventory, *args, check=check, timeout=timeout)
 
+    def ansible_tool(self, tool: str, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+        return _ansible(tool, "-i", self.inventory, *args, check=check, timeout=timeout)
+
     def ansible_json(self, *args: str, timeout: int = 900) -> dict:
         """Run an ad-hoc module and return {host: result} from the JSON callback."""
         proc = _ansible("ansible", "-i", self.inventory, *args, check=True, timeout=timeout,

@@ -195,3 +195,21 @@ def test_only_the_lab_rpm_repository_is_configured(lab, rpm_host, rpm_manifest):
     assert [line.split()[0] for line in out.splitlines()[1:]] == [rpm_manifest["repository"]["id"]]
     # One rpm database for rpm, dnf and zypper.
     assert lab.ssh(rpm_host, "rpm --eval '%_dbpath'").stdout.strip() == "/var/lib/rpm"
+
+
+@pytest.mark.parametrize("backend", ["dnf", "zypper"])
+def test_missing_updates_module_on_the_rpm_host(lab, rpm_host, rpm_manifest, backend):
+    """Through the module itself (shipped with its backends), in check mode and for real."""
+    expected = expected_records(rpm_manifest)
+    args = (f"backend={backend} releasever={rpm_manifest['releasever']} "
+            f"vendor_origins='{rpm_manifest['vendor']}' reboot_packages=pprpm-kernel")
+    for extra in ((), ("--check",)):
+        result = lab.ansible_json(rpm_host["name"], *extra, "-m", "patchpilot.fleet.missing_updates", "-a", args)
+        result = result[rpm_host["name"]]
+        assert not result.get("failed"), result
+        got = {r["name"]: r for r in result["updates"]}
+        assert set(got) == set(expected)
+        for name, record in got.items():
+            assert record["backend"] == backend
+            want = dict(expected[name], backend=backend)
+            assert {k: record[k] for k in want} == want, name

@@ -1,0 +1,179 @@
+"""Discovery on real hosts: the scan reports exactly what apt-get -s dist-upgrade reports.
+
+apt's output is parsed here with a few regular expressions of the test's own,
+independently of the project's parser and of python3-apt.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+INST = re.compile(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*) \[(\S+)\]\)")
+REMV = re.compile(r"^Remv (\S+) \[(\S+)\]")
+VENDOR = "vendor_origins=Debian,'Patchpilot Lab' reboot_packages=pplab-kernel"
+
+
+def apt_truth(lab, host) -> dict:
+    """What apt-get -s dist-upgrade says, parsed by the test itself."""
+    out = lab.ssh(host, "LANG=C apt-get -s dist-upgrade").stdout
+    truth = {"upgrade": {}, "new_dependency": {}, "removal": {}, "kept_back": set()}
+    lines = out.splitlines()
+    for line in lines:
+        m = INST.match(line)
+        if m:
+            effect = "upgrade" if m.group(2) else "new_dependency"
+            truth[effect][m.group(1)] = (m.group(2), m.group(3), m.group(4))
+        m = REMV.match(line)
+        if m:
+            truth["removal"][m.group(1)] = m.group(2)
+    for i, line in enumerate(lines):
+        if line.startswith(("The following packages have been kept back:", "The following packages have been held back:",
+                            "Not upgrading:")):
+            for follow in lines[i + 1:]:
+                if not follow.startswith(" "):
+                    break
+                truth["kept_back"].update(follow.split())
+    return truth
+
+
+def scan_host(lab, host, *extra) -> dict:
+    results = lab.ansible_json(host["name"], "-m", "patchpilot.fleet.missing_updates", "-a",
+                               " ".join((VENDOR, *extra)))
+    result = results[host["name"]]
+    assert not result.get("failed"), result
+    return result
+
+
+def test_missing_updates_matches_apt_on_every_host(lab):
+    for host in lab.hosts:
+        if host.get("role") == "rpm":
+            continue
+        result = scan_host(lab, host)
+        truth = apt_truth(lab, host)
+        got = {effect: {r["name"]: r for r in result["updates"] if r["effect"] == effect}
+               for effect in ("upgrade", "new_dependency", "removal", "kept_back")}
+        assert {n: (v[0], v[1]) for n, v in truth["upgrade"].items()} == \
+            {n: (r["installed_version"], r["candidate_version"]) for n, r in got["upgrade"].items()}, host["name"]
+        assert {n: v[1] for n, v in truth["new_dependency"].items()} == \
+            {n: r["candidate_version"] for n, r in got["new_dependency"].items()}
+        assert truth["removal"] == {n: r["installed_version"] for n, r in got["removal"].items()}
+        assert truth["kept_back"] == set(got["kept_back"])
+        # The lab has a new dependency and a removal on every host.
+        assert "pplab-agent-plugins" in got["new_dependency"] and "pplab-monitor-compat" in got["removal"]
+        seclib = got["upgrade"]["pplab-seclib"]
+        assert seclib["classification"] == "security", seclib
+        assert seclib["source"]["label"] == "Patchpilot Lab-Security" and seclib["source"]["suite"] == "lab-security"
+        assert "Patchpilot Lab-Security:lab-security" in truth["upgrade"]["pplab-seclib"][2]
+        others = {n: r["classification"] for n, r in got["upgrade"].items() if n != "pplab-seclib"}
+        assert "security" not in others.values(), others
+        assert result["backend"] == "apt"
+
+
+def test_held_package_is_kept_back(lab):
+    host = lab.hosts[0]
+    lab.ssh(host, "sudo apt-mark hold pplab-legacy")
+    try:
+        truth = apt_truth(lab, host)
+        assert "pplab-legacy" in truth["kept_back"] and "pplab-legacy" not in truth["upgrade"]
+        result = scan_host(lab, host, "update_cache=false")
+        kept = {r["name"]: r for r in result["updates"] if r["effect"] == "kept_back"}
+        assert set(kept) == truth["kept_back"]
+        assert (kept["pplab-legacy"]["installed_version"], kept["pplab-legacy"]["candidate_version"]) == ("1.0-1", "2.0-1")
+    finally:
+        lab.ssh(host, "sudo apt-mark unhold pplab-legacy")
+
+
+def test_check_mode_does_not_refresh_the_index(lab):
+    host = lab.hosts[0]
+    stamp = "stat -c %Y /var/lib/apt/lists/_srv_patchpilot-repo_archive_dists_lab_InRelease 2>/dev/null || " \
+            "stat -c %Y /var/lib/apt/lists/*lab_InRelease"
+    before = lab.ssh(host, f"sudo sh -c '{stamp}'").stdout
+    lab.ssh(host, "sleep 1.1")
+    results = lab.ansible_json(host["name"], "--check", "-m", "patchpilot.fleet.missing_updates", "-a", VENDOR)
+    assert results[host["name"]]["cache_updated"] is False
+    assert lab.ssh(host, f"sudo sh -c '{stamp}'").stdout == before
+
+
+def test_asset_facts_are_all_filled(lab):
+    results = lab.ansible_json("all", "-m", "patchpilot.fleet.asset_facts")
+    for host in lab.hosts:
+        asset = results[host["name"]]["asset"]
+        empty = [k for k, v in asset.items() if v is None or v == "" and k != "reboot_pending_packages"]
+        assert not empty, f"{host['name']}: empty asset fields {empty}"
+        assert asset["hostname"] == host["name"]
+        assert asset["ip_address"] == host["ip"] and asset["mac_address"] == host["mac"]
+        assert asset["os_version"] == host["release"] and asset["os_codename"] == host["codename"]
+        assert asset["installed_packages"] > 50 and asset["package_manager"] == "apt"
+        assert asset["reboot_pending"] is False
+
+
+def _locked_apt(lab, host) -> subprocess.Popen:
+    """Hold apt's list lock on the host the way another apt would (fcntl), until killed."""
+    holder = ("sudo python3 -c \"import fcntl,time;f=open('/var/lib/apt/lists/lock','w');"
+              "fcntl.lockf(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(600)\"")
+    proc = subprocess.Popen(lab.ssh_argv(host, holder), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
+    locked_host = [h for h in lab.hosts if h["role"] != "rpm"][-1]
+    # A host that no longer answers: an inventory entry on a loopback port nobody listens on.
+    inventory = tmp_path / "extra.yml"
+    inventory.write_text("all:\n  hosts:\n    ghost01:\n      ansible_host: 127.0.0.1\n      ansible_port: 2399\n",
+                         encoding="utf-8")
+    # A Debian Security Tracker export (the user's download) naming the lab's security fix.
+    tracker = tmp_path / "tracker.json"
+    tracker.write_text(json.dumps({"pplab-seclib": {"CVE-2026-90001": {
+        "description": "lab flaw", "scope": "local",
+        "releases": {codename: {"status": "resolved", "fixed_version": "1.0-1+lab1sec1", "urgency": "high",
+                                "repositories": {codename: "1.0-1"}}
+                     for codename in ("bullseye", "bookworm", "trixie")}}}}), encoding="utf-8")
+    holder = _locked_apt(lab, locked_host)
+    try:
+        proc = lab.playbook("-i", str(inventory), "playbooks/scan.yml",
+                            "-e", f"patchpilot_report_dir={tmp_path / 'report'}",
+                            "-e", f"patchpilot_security_tracker={tracker}", check=False)
+    finally:
+        holder.kill()
+        lab.ssh(locked_host, "sudo pkill -f lists/lock || true", check=False)
+    assert proc.returncode in (0, 4), proc.stdout[-4000:]  # 4: some host unreachable
+    report = tmp_path / "report"
+    assets = {a["host"]: a for a in json.loads((report / "assets.json").read_text())["assets"]}
+    assert assets["ghost01"]["status"] == "unreachable"
+    assert assets[locked_host["name"]]["status"] == "failed", proc.stdout[-5000:]
+    assert "lock" in assets[locked_host["name"]]["reason"].lower(), assets[locked_host["name"]]
+    scanned = [h for h in lab.hosts if h is not locked_host]
+    for host in scanned:
+        row = assets[host["name"]]
+        assert row["status"] == "scanned" and row["location"] == host["location"], row
+        assert row["criticality"] in ("high", "medium", "low") and row["owner"]
+        assert row["eol_status"] in ("supported", "extended", "outdated")
+        if host["role"] != "rpm":
+            assert row["missing_updates"] == len(apt_truth(lab, host)["upgrade"])
+    updates = json.loads((report / "updates.json").read_text())["updates"]
+    assert {u["host"] for u in updates} == {h["name"] for h in scanned}
+    scores = [(not u["emergency"], -u["score"]) for u in updates]
+    assert scores == sorted(scores), "updates are not in priority order"
+    # The most urgent row: the security update on the most critical host (db: criticality high).
+    first = updates[0]
+    assert first["name"] == "pplab-seclib" and first["classification"] == "security"
+    assert first["host"].startswith("db"), first
+    assert any(u["backend"] == "dnf" for u in updates) == any(h["role"] == "rpm" for h in lab.hosts)
+    for row in (u for u in updates if u["name"] == "pplab-seclib"):
+        assert "CVE-2026-90001" in row["cves"] and row["severity"] == "high", row
+    rows = list(csv.DictReader((report / "updates.csv").open(encoding="utf-8")))
+    assert [r["name"] for r in rows] == [u["name"] for u in updates]
+    assert list(csv.DictReader((report / "assets.csv").open(encoding="utf-8")))
+    # A second scan keeps the first-seen dates.
+    seen = json.loads((report / "first_seen.json").read_text())
+    assert seen and all(re.match(r"\d{4}-\d{2}-\d{2}$", d) for d in seen.values())
+    assert oct((report / "updates.json").stat().st_mode & 0o777) == "0o640"
