@@ -34,7 +34,6 @@ ARGUMENT_SPEC = {
 }
 
 
-
 class ActionModule(ActionBase):
     """Search Windows Update through win_updates and return normalised records."""
 

@@ -20,7 +20,7 @@ RELEASES = Path(__file__).parent / "fixtures" / "release"
 def release_fields(name: str) -> dict:
     fields = {}
     for line in (RELEASES / name).read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition(": ")
+        key, value = line.split(": ", 1)
         fields[key] = value
     return fields
 
