@@ -174,3 +174,25 @@ def test_collection_resolves_from_checkout(require_tool, run_tool, repo_root, ga
         if path.name != "__init__.py"
     }
     assert listed == expected, describe(argv, code, output)
+
+
+@pytest.mark.parametrize("plugin_type, folder", [("module", "modules"), ("inventory", "inventory"),
+                                                  ("filter", "filter")])
+def test_every_plugin_documentation_renders(require_tool, run_tool, repo_root, galaxy, collection_link,
+                                            plugin_type, folder):
+    """ansible-doc renders every module, the inventory plugin and every filter of the checkout."""
+    doc = require_tool("ansible-doc")
+    names = set()
+    for path in (repo_root / "plugins" / folder).glob("*"):
+        if path.suffix == ".py" and path.name != "__init__.py" and plugin_type != "filter":
+            names.add(path.stem)
+        elif plugin_type == "filter" and path.suffix == ".yml":
+            names.add(path.stem)  # one documentation file per filter
+        elif plugin_type == "filter" and path.suffix == ".py" and "DOCUMENTATION = " in path.read_text(encoding="utf-8"):
+            names.add(path.stem)  # a single-filter file documents itself
+    assert names, f"no {plugin_type} plugins found"
+    for name in sorted(names):
+        argv = [doc, "-t", plugin_type, f"{galaxy.fqcn}.{name}"]
+        code, output = run_tool(argv)
+        assert code == 0 and f"{galaxy.fqcn}.{name}" in output, describe(argv, code, output)
+        assert "ERROR" not in output and "Traceback" not in output, describe(argv, code, output)
