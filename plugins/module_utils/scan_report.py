@@ -33,7 +33,7 @@ UPDATE_COLUMNS = (
     "classification", "severity", "effective_severity", "score", "due", "overdue", "emergency",
     "emergency_reasons", "cves",
     "advisories", "reboot", "first_seen", "released", "repository", "origin", "label", "suite",
-    "backend",
+    "backend", "host_eol_status",
 )
 FIRST_SEEN_FILE = "first_seen.json"
 
@@ -148,6 +148,8 @@ def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, trac
     scanned = {h: r.get("updates") or [] for h, r in results.items() if r.get("updates") is not None}
     asset_meta = {a["host"]: a for a in assets}
     rows = priority.prioritise(scanned, asset_meta, policy, today)
+    for row in rows:  # an outdated OS release is flagged in every report
+        row["host_eol_status"] = asset_meta[row["host"]]["eol_status"]
     return {"assets": assets, "updates": rows, "first_seen": store}
 
 

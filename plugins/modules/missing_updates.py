@@ -16,7 +16,9 @@ description:
     (Windows hosts use M(patchpilot.fleet.windows_missing_updates)).
   - The apt backend resolves like C(apt-get -s dist-upgrade), in-process with python3-apt
     where it is present and by parsing C(apt-get -s) otherwise, and reports upgrades, newly
-    pulled-in dependencies, removals and kept-back packages.
+    pulled-in dependencies, removals and kept-back packages. Its C(released) date is the
+    changelog date of the candidate once its .deb is staged in apt's archive cache; else it
+    stays empty and the scan's first-seen date stands in.
   - Installs nothing. Only the package index is refreshed, and never in check mode.
 options:
   backend:
@@ -194,8 +196,11 @@ def main():
         "homebrew": params["homebrew"],
     }
 
-    def run(argv, environ_update=None):
-        return module.run_command(argv, environ_update=environ_update or {"LANG": "C", "LC_ALL": "C"})
+    def run(argv, environ_update=None, binary=False):
+        env = environ_update or {"LANG": "C", "LC_ALL": "C"}
+        if binary:
+            return module.run_command(argv, environ_update=env, encoding=None)
+        return module.run_command(argv, environ_update=env)
 
     try:
         if backend == "apt":

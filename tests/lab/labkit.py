@@ -71,9 +71,9 @@ class Lab:
     def ansible_tool(self, tool: str, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
         return _ansible(tool, "-i", self.inventory, *args, check=check, timeout=timeout)
 
-    def ansible_json(self, *args: str, timeout: int = 900) -> dict:
+    def ansible_json(self, *args: str, timeout: int = 900, check: bool = True) -> dict:
         """Run an ad-hoc module and return {host: result} from the JSON callback."""
-        proc = _ansible("ansible", "-i", self.inventory, *args, check=True, timeout=timeout,
+        proc = _ansible("ansible", "-i", self.inventory, *args, check=check, timeout=timeout,
                         extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
                                    "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"})
         data = json.loads(proc.stdout)

@@ -177,3 +177,32 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
     seen = json.loads((report / "first_seen.json").read_text())
     assert seen and all(re.match(r"\d{4}-\d{2}-\d{2}$", d) for d in seen.values())
     assert oct((report / "updates.json").stat().st_mode & 0o777) == "0o640"
+
+
+def test_released_date_once_staged(lab, manifest):
+    """Before staging, apt knows no release date; once the .deb is downloaded, its changelog date."""
+    host = next(h for h in lab.hosts if h["role"] != "rpm")
+    web = next(p for p in manifest["packages"] if p["name"] == "pplab-web")
+    candidate = next(v for v in web["versions"] if v["version"] == web["candidate_version"])
+    before = {r["name"]: r for r in scan_host(lab, host, "update_cache=false")["updates"]}
+    assert before["pplab-web"]["released"] is None
+    lab.ssh(host, "sudo apt-get install -q -y --download-only pplab-web")
+    try:
+        after = {r["name"]: r for r in scan_host(lab, host, "update_cache=false")["updates"]}
+        assert after["pplab-web"]["released"] == candidate["date"][:10], candidate
+        assert after["pplab-seclib"]["released"] is None  # not staged
+    finally:
+        lab.ssh(host, "sudo apt-get clean")
+
+
+def test_unreadable_repository_fails_that_host_with_the_reason(lab):
+    host = next(h for h in lab.hosts if h["role"] != "rpm")
+    lab.ssh(host, "echo 'deb [trusted=yes] file:/srv/no-such-repository ./' | "
+                  "sudo tee /etc/apt/sources.list.d/broken.list >/dev/null")
+    try:
+        results = lab.ansible_json(host["name"], "-m", "patchpilot.fleet.missing_updates", "-a", VENDOR, check=False)
+        result = results[host["name"]]
+        assert result.get("failed"), result
+        assert "no-such-repository" in result["msg"], result["msg"]
+    finally:
+        lab.ssh(host, "sudo rm -f /etc/apt/sources.list.d/broken.list && sudo apt-get update -q")

@@ -10,8 +10,13 @@ removals and packages apt keeps back.
 
 from __future__ import annotations
 
+import email.utils
 import fnmatch
+import gzip
+import io
+import os
 import re
+import tarfile
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_simulation import (
     AptSimulationError,
@@ -25,6 +30,46 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
 )
 
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
+ARCHIVES = "/var/cache/apt/archives"
+_TRAILER_RE = re.compile(r"^ -- .+?  (\S.*)$", re.M)
+
+
+def changelog_date(text: str) -> str | None:
+    """The date of the newest entry of a Debian changelog (its first trailer line), ISO."""
+    match = _TRAILER_RE.search(text)
+    if not match:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(match.group(1).strip()).date().isoformat()
+    except (TypeError, ValueError):
+        return None
+
+
+def staged_deb(name: str, version: str | None, arch: str | None, archives: str = ARCHIVES) -> str | None:
+    """The candidate's .deb if it is already downloaded (staged) in apt's archive cache."""
+    if not version or not arch:
+        return None
+    path = os.path.join(archives, f"{name}_{version.replace(':', '%3a')}_{arch}.deb")
+    return path if os.path.isfile(path) else None
+
+
+def staged_release_date(run, name: str, version: str | None, arch: str | None, archives: str = ARCHIVES) -> str | None:
+    """The changelog date of a staged candidate: read from the .deb on the host, no network."""
+    path = staged_deb(name, version, arch, archives)
+    if not path:
+        return None
+    rc, out, _err = run(["dpkg-deb", "--fsys-tarfile", path], binary=True)
+    if rc != 0 or not out:
+        return None
+    try:
+        with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+            for member in tar.getmembers():
+                if member.name.lstrip("./") == f"usr/share/doc/{name}/changelog.Debian.gz" and member.isfile():
+                    handle = tar.extractfile(member)
+                    return changelog_date(gzip.decompress(handle.read()).decode("utf-8", "replace"))
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    return None
 
 
 def reboot_hint(name: str, patterns) -> bool | None:
@@ -54,9 +99,12 @@ def classify(origins: list[dict], vendor_origins, installed: str | None, candida
     return best_class, best
 
 
-def _record(name, arch, installed, candidate, origins, effect, options):
+def _record(name, arch, installed, candidate, origins, effect, options, run=None):
     classification, source = classify(origins, options.get("vendor_origins") or (), installed, candidate)
-    return make_update(
+    released = None
+    if run and candidate:
+        released = staged_release_date(run, name, candidate, arch, options.get("apt_archives") or ARCHIVES)
+    return make_update(released=released,
         name=name, installed_version=installed, candidate_version=candidate, arch=arch,
         source={k: source.get(k) for k in ("repository", "origin", "label", "suite")},
         classification=classification, reboot=reboot_hint(name, options.get("reboot_packages")),
@@ -87,7 +135,7 @@ def _version_origins(version) -> list[dict]:
     return found
 
 
-def collect_python_apt(apt, options) -> list:
+def collect_python_apt(apt, options, run=None) -> list:
     """Resolve with python3-apt (``apt`` is the imported module)."""
     try:
         cache = apt.Cache()
@@ -109,10 +157,10 @@ def collect_python_apt(apt, options) -> list:
                                    pkg.installed.version if pkg.installed else None, None, [], "removal", options))
         elif pkg.marked_install:
             records.append(_record(pkg.shortname, arch, None, pkg.candidate.version,
-                                   _version_origins(pkg.candidate), "new_dependency", options))
+                                   _version_origins(pkg.candidate), "new_dependency", options, run))
         elif pkg.marked_upgrade or pkg.marked_downgrade:
             records.append(_record(pkg.shortname, arch, pkg.installed.version, pkg.candidate.version,
-                                   _version_origins(pkg.candidate), "upgrade", options))
+                                   _version_origins(pkg.candidate), "upgrade", options, run))
     changed = {pkg.name for pkg in cache.get_changes()}
     for pkg in cache:
         if pkg.is_upgradable and pkg.name not in changed:
@@ -145,10 +193,10 @@ def collect_apt_get(run, options) -> list:
     records = []
     for item in parsed["upgrades"]:
         records.append(_record(item["name"], item["arch"], item["installed_version"], item["candidate_version"],
-                               _sim_origins(item["sources"]), "upgrade", options))
+                               _sim_origins(item["sources"]), "upgrade", options, run))
     for item in parsed["new"]:
         records.append(_record(item["name"], item["arch"], None, item["candidate_version"],
-                               _sim_origins(item["sources"]), "new_dependency", options))
+                               _sim_origins(item["sources"]), "new_dependency", options, run))
     for item in parsed["removals"]:
         records.append(_record(item["name"], item["arch"], item["installed_version"], None, [], "removal", options))
     if parsed["kept_back"]:
@@ -179,5 +227,5 @@ def _last_error(text: str) -> str:
 def collect(run, options, apt_module=None) -> list:
     """Entry point for the module: python3-apt if given, else apt-get."""
     if apt_module is not None:
-        return collect_python_apt(apt_module, options)
+        return collect_python_apt(apt_module, options, run)
     return collect_apt_get(run, options)

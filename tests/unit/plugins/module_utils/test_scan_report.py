@@ -47,6 +47,7 @@ def test_build_and_write(tmp_path):
     assert [(r["host"], r["name"]) for r in rows][:2] in ([("db01", "libssl3"), ("web01", "libssl3")],
                                                           [("web01", "libssl3"), ("db01", "libssl3")])
     assert rows[-1]["name"] == "tzdata"
+    assert {r["host"]: r["host_eol_status"] for r in rows}["web01"] == "outdated"
     assert all(r["first_seen"] == "2026-11-27" for r in rows)
     paths = scan_report.write(str(tmp_path / "out"), report, TODAY)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750

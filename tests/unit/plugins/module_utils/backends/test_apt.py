@@ -10,7 +10,8 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.backends import a
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import BackendError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-OPTIONS = {"update_cache": True, "vendor_origins": ["Debian", "Fixture Repo"], "reboot_packages": ["pp-kernel*"]}
+OPTIONS = {"update_cache": True, "vendor_origins": ["Debian", "Fixture Repo"], "reboot_packages": ["pp-kernel*"],
+           "apt_archives": "/nonexistent/archives"}
 POLICY_OUT = """pp-blocked:
   Installed: 1.0-1
   Candidate: 2.0-1
@@ -85,3 +86,18 @@ def test_broken_dependencies_are_a_backend_error():
 ])
 def test_reboot_hint(name, patterns, expected):
     assert apt.reboot_hint(name, patterns) is expected
+
+
+def test_changelog_date_of_the_newest_entry():
+    text = ("pplab-web (1.0-2) lab; urgency=medium\n\n  * Fix.\n\n"
+            " -- Patchpilot Lab <lab@patchpilot.invalid>  Tue, 10 Feb 2026 11:00:00 +0000\n\n"
+            "pplab-web (1.0-1) lab; urgency=low\n\n  * First.\n\n"
+            " -- Patchpilot Lab <lab@patchpilot.invalid>  Mon, 05 Jan 2026 09:00:00 +0000\n")
+    assert apt.changelog_date(text) == "2026-02-10"
+    assert apt.changelog_date("no trailer") is None
+
+
+def test_staged_deb_path(tmp_path):
+    (tmp_path / "pp-ssl_1%3a1.0-1+sec1_amd64.deb").write_bytes(b"!<arch>\n")
+    assert apt.staged_deb("pp-ssl", "1:1.0-1+sec1", "amd64", str(tmp_path)).endswith("pp-ssl_1%3a1.0-1+sec1_amd64.deb")
+    assert apt.staged_deb("pp-ssl", "1:1.0-2", "amd64", str(tmp_path)) is None
