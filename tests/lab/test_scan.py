@@ -141,7 +141,9 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
     try:
         proc = lab.playbook("-i", str(inventory), "playbooks/scan.yml",
                             "-e", f"patchpilot_report_dir={tmp_path / 'report'}",
-                            "-e", f"patchpilot_security_tracker={tracker}", check=False)
+                            "-e", f"patchpilot_security_tracker={tracker}",
+                            "-e", json.dumps({"patchpilot_priority_policy": {"emergency": {"cves": ["CVE-2026-90001"]}}}),
+                            check=False)
     finally:
         holder.kill()
         lab.ssh(locked_host, "sudo pkill -f lists/lock || true", check=False)
@@ -170,6 +172,11 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
     assert any(u["backend"] == "dnf" for u in updates) == any(h["role"] == "rpm" for h in lab.hosts)
     for row in (u for u in updates if u["name"] == "pplab-seclib"):
         assert "CVE-2026-90001" in row["cves"] and row["severity"] == "high", row
+        # The policy names that CVE as an emergency: critical, due on the scan date, first in line.
+        assert row["emergency"] and row["effective_severity"] == "critical", row
+        assert row["due"] == json.loads((report / "updates.json").read_text())["scan_date"]
+    apt_hosts = len([h for h in scanned if h["role"] != "rpm"])
+    assert all(u["emergency"] for u in updates[:apt_hosts]) and not updates[apt_hosts]["emergency"]
     rows = list(csv.DictReader((report / "updates.csv").open(encoding="utf-8")))
     assert [r["name"] for r in rows] == [u["name"] for u in updates]
     assert list(csv.DictReader((report / "assets.csv").open(encoding="utf-8")))
@@ -186,7 +193,8 @@ def test_released_date_once_staged(lab, manifest):
     candidate = next(v for v in web["versions"] if v["version"] == web["candidate_version"])
     before = {r["name"]: r for r in scan_host(lab, host, "update_cache=false")["updates"]}
     assert before["pplab-web"]["released"] is None
-    lab.ssh(host, "sudo apt-get install -q -y --download-only pplab-web")
+    # A file: repository is used in place, so stage the way the stage role will: into apt's archive cache.
+    lab.ssh(host, "cd /var/cache/apt/archives && sudo apt-get download -q pplab-web")
     try:
         after = {r["name"]: r for r in scan_host(lab, host, "update_cache=false")["updates"]}
         assert after["pplab-web"]["released"] == candidate["date"][:10], candidate
