@@ -11,6 +11,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report, security_tracker
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import plain
 
 ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
@@ -24,16 +26,6 @@ ARGUMENT_SPEC = {
     "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
 }
 
-
-def _plain(value):
-    """Registered results and CMDB data as plain Python (no lazy or unsafe wrappers)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 class ActionModule(ActionBase):
@@ -52,22 +44,12 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"today: {exc}") from exc
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
-        results, cmdb = {}, {}
-        for host in hosts:
-            hv = hostvars[host]
-            asset = hv.get(args["asset_var"]) or {}
-            updates = hv.get(args["updates_var"]) or {}
-            error = hv.get(args["error_var"])
-            results[host] = {
-                "asset": _plain(asset.get("asset")) if isinstance(asset, dict) else None,
-                "updates": _plain(updates.get("updates")) if isinstance(updates, dict) and "updates" in updates else None,
-                "error": str(error) if error else None,
-            }
-            cmdb[host] = _plain(hv.get(args["cmdb_var"]) or {})
+        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"])
+        cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
         try:
             seen = scan_report.load_seen(args["output_dir"])
             tracker = security_tracker.load_tracker(args["security_tracker"]) if args["security_tracker"] else None
-            report = scan_report.build(results, cmdb, _plain(args["policy"]), today, seen, tracker)
+            report = scan_report.build(results, cmdb, plain(args["policy"]), today, seen, tracker)
             paths = scan_report.write(args["output_dir"], report, today)
         except (scan_report.ReportError, ValueError, OSError) as exc:
             raise AnsibleActionFail(f"scan report: {exc}") from exc

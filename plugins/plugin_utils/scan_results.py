@@ -1,0 +1,37 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side helpers shared by the actions that read every host's scan results."""
+
+from __future__ import annotations
+
+
+def plain(value):
+    """Registered results and inventory data as plain Python (no lazy or unsafe wrappers)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates", error_var="scan_error") -> dict:
+    """{host: {"asset", "updates", "error"}} from what scan.yml registered on each host.
+
+    ``updates`` is None for a host whose scan failed (``error`` says why) or
+    that was never reached (no registered result at all).
+    """
+    results = {}
+    for host in hosts:
+        hv = hostvars[host]
+        asset = hv.get(asset_var) or {}
+        updates = hv.get(updates_var) or {}
+        error = hv.get(error_var)
+        has_updates = isinstance(updates, dict) and "updates" in updates and not error
+        results[host] = {
+            "asset": plain(asset.get("asset")) if isinstance(asset, dict) and asset.get("asset") else None,
+            "updates": plain(updates["updates"]) if has_updates else None,
+            "error": str(error) if error else None,
+        }
+    return results
