@@ -1,0 +1,1034 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The policy: reading it, migrating older versions, and checking it before any host is contacted.
+
+A policy is a YAML mapping with a ``version`` key (docs/policy.md explains
+every key; docs/policy.schema.json is its JSON Schema). Version 2 is the
+current format; version 1 is read and migrated (:func:`migrate`).
+
+:func:`load_policy` parses the text (errors with line and column),
+:func:`validate_policy` checks every key and returns the normalised policy,
+or raises :class:`PolicyError` listing every problem at once, each as
+``"path: message"`` with the path of the bad key, e.g.
+``rollout.waves[1]: 150% is more than 100%``. Unknown keys are errors. An
+expired rejection is a warning, not an error. :func:`read_policy` does both.
+
+The normalised policy (``validate_policy``'s result; every key present, the
+defaults shown)::
+
+    {
+        "version": 2,
+        "change_ticket": None,                 # str: carried into every record
+        "approvers": [],                       # who may approve
+        "approvals": {
+            "auto": {"classifications": [],    # records.CLASSIFICATIONS
+                     "severities": [],         # records.SEVERITIES
+                     "after_days": None},      # int: released (or first seen) N+ days ago
+            "approve": [],   # [{"package": "openssl", "note": None}] one of package/cve/advisory
+            "reject": [],    # [{"cve": "CVE-2026-1234", "reason": "...", "expires": "2027-01-31",
+                             #   "expired": False}]  one of package/cve/advisory
+            "allow_removals": False,
+            "new_dependencies": "approved",    # or "any"
+        },
+        "windows": {"timezone": "UTC", "maintenance": [], "freezes": []},   # maintenance.py
+        "emergency": {"cves": [], "packages": [],                # CVE ids; fnmatch patterns
+                      "bypass_windows": False, "bypass_freezes": False},
+        "rollout": {
+            "canary": None,          # or {"hosts": [..]} | {"group": "web"} | {"percent": 10}
+            "soak_minutes": 30,
+            "waves": ["rest"],       # each 5 (hosts) | {"percent": 25} | "rest" (last only)
+            "max_per_wave_per_group": 1,
+            "anti_affinity": [],     # [["db1", "db2"], {"group": "ha_pair"}]
+            "minutes_per_host": 10,
+            "parallel": 5,
+        },
+        "budget": {"max_failed": 0,              # hosts, or {"percent": 10}
+                   "count_unreachable": True},
+        "reboot": "if_required",                  # REQUIRED: never | if_required | always
+        "restart_services": "flag",               # True | False | "flag"
+        "snapshot": {"default": "package", "groups": {}},   # SNAPSHOT_PROVIDERS
+        "health_checks": {"services": [], "ports": [], "failed_units": True,
+                          "journal_errors_max": None, "load_factor": None},
+        "hooks": {"pre_host": [], "post_host": [], "pre_wave": [], "post_wave": []},
+        "notifications": [],   # [{"type": "email", "target": "ops@example.com",
+                               #   "events": ["start", "wave", "failure", "done"]}]
+        "priority": {...},     # priority.validate_policy's result; its "emergency" is the
+                               # top-level emergency's cves and packages
+        "notes": [],           # what migration changed
+        "warnings": [],        # "path: message", e.g. an expired rejection
+    }
+
+Sizes: a number of hosts stays an int (a digit string such as "5" becomes
+5), a percentage such as "25%" becomes ``{"percent": 25}`` (a number: int
+when whole, else float), and the last wave may be ``"rest"``. The
+percentages of the waves add up to at most 100, and the waves cover every
+host: the last is "rest" or the percentages add up to 100 (the planner
+takes a wave's percentage of the hosts after the canary, rounded up, and
+the budget's of the rollout's hosts, rounded down). Weekdays, times and
+dates are strings (``"mon"``, ``"22:00"``, ``"2026-12-20"``); the result is
+plain JSON data.
+
+The result is the planner's input, not a policy file: validate the policy as
+written, once.
+
+Checks that need the inventory (a canary matching no host, an anti-affinity
+group larger than the waves can spread) belong to the planner.
+
+Plain Python, no Ansible runtime (PyYAML only to read the text).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import PurePath
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils import priority as _priority
+from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance import (
+    parse_date,
+    show_value,
+    unknown_keys,
+    validate_windows,
+)
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import CLASSIFICATIONS, SEVERITIES
+
+try:
+    import yaml
+except ImportError:  # only the controller reads policies, and it always has PyYAML
+    yaml = None
+
+__all__ = [
+    "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
+    "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "PolicyError",
+    "load_policy", "migrate", "read_policy", "validate_policy",
+]
+
+CURRENT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
+REBOOT_CHOICES = ("never", "if_required", "always")
+RESTART_CHOICES = (True, False, "flag")
+SNAPSHOT_PROVIDERS = ("package", "btrfs", "lvm", "aws_ebs", "none")
+NOTIFICATION_TYPES = ("email", "webhook", "log")
+EVENTS = ("start", "wave", "failure", "done")
+HOOKS = ("pre_host", "post_host", "pre_wave", "post_wave")
+NEW_DEPENDENCIES = ("approved", "any")
+ITEM_KINDS = ("package", "cve", "advisory")
+
+#: Every key of a version 2 policy with its default; "reboot" has none (it must be chosen).
+DEFAULTS = {
+    "version": CURRENT_VERSION,
+    "change_ticket": None,
+    "approvers": [],
+    "approvals": {
+        "auto": {"classifications": [], "severities": [], "after_days": None},
+        "approve": [],
+        "reject": [],
+        "allow_removals": False,
+        "new_dependencies": "approved",
+    },
+    "windows": {"timezone": "UTC", "maintenance": [], "freezes": []},
+    "emergency": {"cves": [], "packages": [], "bypass_windows": False, "bypass_freezes": False},
+    "rollout": {
+        "canary": None,
+        "soak_minutes": 30,
+        "waves": ["rest"],
+        "max_per_wave_per_group": 1,
+        "anti_affinity": [],
+        "minutes_per_host": 10,
+        "parallel": 5,
+    },
+    "budget": {"max_failed": 0, "count_unreachable": True},
+    "restart_services": "flag",
+    "snapshot": {"default": "package", "groups": {}},
+    "health_checks": {"services": [], "ports": [], "failed_units": True, "journal_errors_max": None,
+                      "load_factor": None},
+    "hooks": {"pre_host": [], "post_host": [], "pre_wave": [], "post_wave": []},
+    "notifications": [],
+    "priority": None,  # filled from priority.validate_policy
+}
+
+_TOP_KEYS = ("version", "change_ticket", "approvers", "approvals", "windows", "emergency", "rollout", "budget",
+             "reboot", "restart_services", "snapshot", "health_checks", "hooks", "notifications", "priority")
+_APPROVALS_KEYS = ("auto", "approve", "reject", "allow_removals", "new_dependencies")
+_AUTO_KEYS = ("classifications", "severities", "after_days")
+_EMERGENCY_KEYS = ("cves", "packages", "bypass_windows", "bypass_freezes")
+_ROLLOUT_KEYS = ("canary", "soak_minutes", "waves", "max_per_wave_per_group", "anti_affinity",
+                 "minutes_per_host", "parallel")
+_CANARY_KEYS = ("hosts", "group", "percent")
+_BUDGET_KEYS = ("max_failed", "count_unreachable")
+_SNAPSHOT_KEYS = ("default", "groups")
+_HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load_factor")
+_NOTIFICATION_KEYS = ("type", "target", "events")
+_PRIORITY_KEYS = ("sla_days", "severity_by_classification", "weights")
+#: Version 1 keys and where version 2 keeps them.
+_V1_KEYS = {"canary_percent": "rollout.canary.percent", "waves": "rollout.waves"}
+
+_CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+_PERCENT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL_RE = re.compile(r"^https?://[^\s/]+\S*$")
+_REBOOT_HINT = "choose never, if_required or always"
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used: ``errors`` lists every problem as "path: message".
+
+    ``warnings`` and ``notes`` are what validation found besides (an expired
+    rejection, what migration changed).
+    """
+
+    def __init__(self, errors, warnings=(), notes=()):
+        self.errors = list(errors)
+        self.warnings = list(warnings)
+        self.notes = list(notes)
+        super().__init__(self.errors)
+
+    def __str__(self) -> str:
+        count = len(self.errors)
+        lines = [f"the policy has {count} error{'s' if count != 1 else ''}:"]
+        lines += [f"- {error}" for error in self.errors]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+if yaml is not None:
+    class _PolicyLoader(yaml.SafeLoader):
+        """SafeLoader that notes duplicate keys and reads 01:30 as a string, not the base-60 number 90."""
+
+        def __init__(self, stream):
+            super().__init__(stream)
+            self.duplicates = []
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen = set()
+                for key_node, _value_node in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        duplicate = key in seen
+                        seen.add(key)
+                    except TypeError:  # an unhashable key: SafeLoader reports it
+                        continue
+                    if duplicate:
+                        mark = key_node.start_mark
+                        self.duplicates.append((mark.line + 1, mark.column + 1, key))
+            return super().construct_mapping(node, deep=deep)
+
+    _PolicyLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    # YAML 1.1 numbers less the base-60 forms (1:30 is 90 there).
+    _PolicyLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+)$""", re.X),
+        list("-+0123456789"))
+    _PolicyLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X),
+        list("-+0123456789."))
+
+
+def _is_path(text_or_path) -> bool:
+    if isinstance(text_or_path, (PurePath, os.PathLike)):
+        return True
+    if not isinstance(text_or_path, str) or "\n" in text_or_path:
+        return False
+    return text_or_path.strip().endswith((".yml", ".yaml", ".json")) or os.path.isfile(text_or_path)
+
+
+def load_policy(text_or_path) -> dict:
+    """The policy mapping from YAML text or a file path, as written (not yet checked).
+
+    A ``pathlib`` path, or a one-line string naming an existing file or
+    ending in .yml/.yaml/.json, is read as a file; any other string is the
+    YAML text. Raises PolicyError for an unreadable file, YAML that does not
+    parse (``FILE: line L, column C: problem``), duplicate keys, or a
+    document that is not a mapping.
+    """
+    if _is_path(text_or_path):
+        source = os.fspath(text_or_path)
+        try:
+            with open(source, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError([f"{source}: cannot read the policy: {getattr(exc, 'strerror', None) or exc}"]) from None
+    elif isinstance(text_or_path, str):
+        source, text = "policy", text_or_path
+    else:
+        raise PolicyError([f"policy: expected YAML text or a file path, got {type(text_or_path).__name__}"])
+    if yaml is None:
+        raise PolicyError([f"{source}: reading the policy needs the PyYAML library"])
+
+    loader = _PolicyLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        if context and problem.startswith("but "):
+            problem = f"{context}, {problem}"
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise PolicyError([f"{source}: {where}{problem}"]) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise PolicyError([f"{source}: line {line}, column {column}: duplicate key {key!r}"
+                           for line, column, key in loader.duplicates])
+    if data is None:
+        raise PolicyError([f"{source}: the policy is empty"])
+    if not isinstance(data, dict):
+        raise PolicyError([f"{source}: expected a mapping of policy keys, got {_kind(data)}"])
+    return data
+
+
+def read_policy(text_or_path, today=None) -> dict:
+    """load_policy then validate_policy."""
+    return validate_policy(load_policy(text_or_path), today=today)
+
+
+# ---------------------------------------------------------------------------
+# Migration
+# ---------------------------------------------------------------------------
+
+def migrate(data) -> tuple:
+    """A version 1 policy as version 2: ``(data, notes)``; the input is not changed.
+
+    Version 1 kept ``canary_percent: N`` and ``waves: [...]`` at the top
+    level and had ``reboot: true/false``; version 2 has
+    ``rollout.canary.percent``, ``rollout.waves`` and
+    ``reboot: if_required/never`` (true allowed a reboot when an update asks
+    for one). A version 1 key whose new place is taken already is left where
+    it is (validate_policy reports it). Anything that is not a version 1
+    mapping comes back as it is, with no notes.
+    """
+    if not isinstance(data, Mapping) or data.get("version") != 1 or isinstance(data.get("version"), bool):
+        return (copy.deepcopy(data), [])
+    data = copy.deepcopy(dict(data))
+    notes = [f"version 1 policy migrated to version {CURRENT_VERSION}"]
+    data["version"] = CURRENT_VERSION
+    rollout = data.get("rollout")
+    if rollout is None and any(key in data for key in _V1_KEYS):
+        rollout = data["rollout"] = {}
+    if isinstance(rollout, Mapping):
+        rollout = data["rollout"] = dict(rollout)
+        if "canary_percent" in data and "canary" not in rollout:
+            value = data.pop("canary_percent")
+            rollout["canary"] = {"percent": value}
+            notes.append(f"canary_percent: {_plain(value)} moved to rollout.canary.percent")
+        if "waves" in data and "waves" not in rollout:
+            rollout["waves"] = data.pop("waves")
+            notes.append("waves moved to rollout.waves")
+    if isinstance(data.get("reboot"), bool):
+        new = "if_required" if data["reboot"] else "never"
+        notes.append(f"reboot: {_plain(data['reboot'])} became reboot: {new}")
+        data["reboot"] = new
+    return data, notes
+
+
+# ---------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, date):
+        return "a date"
+    return type(value).__name__
+
+
+_plain = show_value
+
+
+def _number(text: str) -> int | float:
+    number = float(text)
+    return int(number) if number.is_integer() else number
+
+
+class _Checker:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self):
+        self.errors: list = []
+        self.warnings: list = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(f"{path}: {message}")
+
+    def mapping(self, value, path: str, known, what: str | None = None) -> dict | None:
+        """The mapping (unknown keys reported), {} for null, None when it is no mapping."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.error(path, f"expected {what or 'a mapping'}, got {_kind(value)}")
+            return None
+        self.errors.extend(unknown_keys(value, known, path))
+        return value
+
+    def boolean(self, section: Mapping, key: str, path: str, default: bool) -> bool:
+        value = section.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(f"{path}.{key}", f"expected true or false, got {_plain(value)}")
+            return default
+        return value
+
+    def whole(self, section: Mapping, key: str, path: str, default, minimum: int = 0, unit: str = "",
+              nullable: bool = False):
+        if key not in section or (section[key] is None and not nullable):
+            return default
+        value = section[key]
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            what = f"a whole number{' of ' + unit if unit else ''}, {minimum} or more"
+            self.error(f"{path}.{key}", f"expected {'null or ' if nullable else ''}{what}, got {_plain(value)}")
+            return default
+        return value
+
+    def strings(self, value, path: str, what: str = "strings") -> list:
+        """A list of non-empty strings, without repeats, in order."""
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            self.error(path, f"expected a list of {what}, got {_kind(value)}")
+            return []
+        found = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.error(f"{path}[{index}]", f"expected a non-empty string, got {_plain(item)}")
+            elif item.strip() not in found:
+                found.append(item.strip())
+        return found
+
+    def subset(self, value, path: str, allowed) -> list:
+        """Words from ``allowed`` (any case), in ``allowed``'s order; each other item reported."""
+        if value is None:
+            return []
+        if not isinstance(value, (list, tuple)):
+            self.error(path, f"expected a list of {', '.join(allowed)}, got {_kind(value)}")
+            return []
+        found = set()
+        for index, item in enumerate(value):
+            word = item.strip().lower() if isinstance(item, str) else None
+            if word not in allowed:
+                self.error(f"{path}[{index}]", f"{_plain(item)} is not one of {', '.join(allowed)}")
+            else:
+                found.add(word)
+        return [word for word in allowed if word in found]
+
+    def percent(self, text: str, path: str, allow_zero: bool):
+        """A number from "25%"; None (reported) when it is out of range."""
+        value = _number(_PERCENT_RE.match(text.strip()).group(1))
+        if value > 100:
+            self.error(path, f"{text.strip()} is more than 100%")
+            return None
+        if value == 0 and not allow_zero:
+            self.error(path, f"{text.strip()} is not a size: give 1% or more, or a number of hosts")
+            return None
+        return value
+
+
+def _check_version(check: _Checker, data: Mapping) -> None:
+    if "version" not in data or data["version"] is None:
+        check.error("version", f"required (this format is version {CURRENT_VERSION})")
+        return
+    version = data["version"]
+    if isinstance(version, int) and not isinstance(version, bool) and version > CURRENT_VERSION:
+        check.error("version", f"{version} is newer than this patchpilot knows "
+                               f"({' or '.join(str(v) for v in SUPPORTED_VERSIONS)})")
+    elif version != CURRENT_VERSION or isinstance(version, bool):
+        check.error("version", f"expected {' or '.join(str(v) for v in SUPPORTED_VERSIONS)}, got {_plain(version)}")
+
+
+def _check_top_keys(check: _Checker, data: Mapping, migrated: bool) -> None:
+    for key in data:
+        if key in _TOP_KEYS:
+            continue
+        if key in _V1_KEYS and migrated:
+            check.error(str(key), f"a version 1 key, but {_V1_KEYS[key].rsplit('.percent', 1)[0]} is set too: keep one")
+        elif key in _V1_KEYS:
+            check.error(str(key), f"a version 1 key: version {CURRENT_VERSION} has {_V1_KEYS[key]}")
+        else:
+            check.errors.extend(unknown_keys({key: None}, _TOP_KEYS, ""))
+
+
+def _item(check: _Checker, item: Mapping, path: str) -> dict | None:
+    """The subject of an approve/reject entry: exactly one of package, cve or advisory."""
+    kinds = [kind for kind in ITEM_KINDS if kind in item]
+    if len(kinds) != 1:
+        check.error(path, "give exactly one of package, cve or advisory"
+                    + (f" (got {', '.join(kinds)})" if kinds else ""))
+        return None
+    kind = kinds[0]
+    value = item[kind]
+    if not isinstance(value, str) or not value.strip():
+        check.error(f"{path}.{kind}", f"expected a non-empty string, got {_plain(value)}")
+        return None
+    value = value.strip()
+    if kind == "cve":
+        value = value.upper()
+        if not _CVE_RE.match(value):
+            check.error(f"{path}.cve", f"{_plain(item[kind])} is not a CVE id (CVE-YYYY-NNNN)")
+            return None
+    return {kind: value}
+
+
+def _approve(check: _Checker, raw, path: str) -> dict | None:
+    item = check.mapping(raw, path, ITEM_KINDS + ("note",), "a mapping with one of package, cve or advisory")
+    if item is None:
+        return None
+    entry = _item(check, item, path)
+    note = item.get("note")
+    if note is not None and not isinstance(note, str):
+        check.error(f"{path}.note", f"expected a string, got {_plain(note)}")
+        return None
+    if entry is not None:
+        entry["note"] = note
+    return entry
+
+
+def _reject(check: _Checker, raw, path: str, today: date) -> dict | None:
+    item = check.mapping(raw, path, ITEM_KINDS + ("reason", "expires"),
+                         "a mapping with one of package, cve or advisory, a reason and an expiry date")
+    if item is None:
+        return None
+    entry = _item(check, item, path)
+    reason = item.get("reason")
+    if reason is None:
+        check.error(f"{path}.reason", "required (say why it is rejected)")
+        entry = None
+    elif not isinstance(reason, str) or not reason.strip():
+        check.error(f"{path}.reason", f"expected a non-empty string, got {_plain(reason)}")
+        entry = None
+    expires = item.get("expires")
+    when = parse_date(expires)
+    if expires is None:
+        check.error(f"{path}.expires", "required (the date YYYY-MM-DD after which the rejection lapses)")
+        entry = None
+    elif when is None:
+        check.error(f"{path}.expires", f"expected a date YYYY-MM-DD, got {_plain(expires)}")
+        entry = None
+    if entry is None:
+        return None
+    expired = when < today
+    if expired:
+        check.warnings.append(f"{path}: expired on {when.isoformat()}; it no longer applies")
+    entry.update(reason=reason.strip(), expires=when.isoformat(), expired=expired)
+    return entry
+
+
+def _check_approvals(check: _Checker, section, today: date) -> dict:
+    out = copy.deepcopy(DEFAULTS["approvals"])
+    section = check.mapping(section, "approvals", _APPROVALS_KEYS)
+    if not section:
+        return out
+    auto = check.mapping(section.get("auto"), "approvals.auto", _AUTO_KEYS)
+    if auto:
+        out["auto"]["classifications"] = check.subset(auto.get("classifications"), "approvals.auto.classifications",
+                                                      CLASSIFICATIONS)
+        out["auto"]["severities"] = check.subset(auto.get("severities"), "approvals.auto.severities", SEVERITIES)
+        out["auto"]["after_days"] = check.whole(auto, "after_days", "approvals.auto", None, unit="days",
+                                                nullable=True)
+    for key in ("approve", "reject"):
+        items = section.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, (list, tuple)):
+            check.error(f"approvals.{key}", f"expected a list, got {_kind(items)}")
+            continue
+        for index, raw in enumerate(items):
+            path = f"approvals.{key}[{index}]"
+            entry = _approve(check, raw, path) if key == "approve" else _reject(check, raw, path, today)
+            if entry is not None:
+                out[key].append(entry)
+    out["allow_removals"] = check.boolean(section, "allow_removals", "approvals", False)
+    value = section.get("new_dependencies")
+    if value is not None:
+        if value not in NEW_DEPENDENCIES:
+            check.error("approvals.new_dependencies", f"{_plain(value)} is not one of {', '.join(NEW_DEPENDENCIES)}")
+        else:
+            out["new_dependencies"] = value
+    return out
+
+
+def _check_emergency(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["emergency"])
+    section = check.mapping(section, "emergency", _EMERGENCY_KEYS)
+    if not section:
+        return out
+    cves = section.get("cves")
+    if cves is not None and not isinstance(cves, (list, tuple)):
+        check.error("emergency.cves", f"expected a list of CVE ids, got {_kind(cves)}")
+    else:
+        for index, cve in enumerate(cves or ()):
+            text = str(cve).strip().upper() if isinstance(cve, str) else ""
+            if not _CVE_RE.match(text):
+                check.error(f"emergency.cves[{index}]", f"{_plain(cve)} is not a CVE id (CVE-YYYY-NNNN)")
+            elif text not in out["cves"]:
+                out["cves"].append(text)
+    out["packages"] = check.strings(section.get("packages"), "emergency.packages", "package name patterns")
+    out["bypass_windows"] = check.boolean(section, "bypass_windows", "emergency", False)
+    out["bypass_freezes"] = check.boolean(section, "bypass_freezes", "emergency", False)
+    return out
+
+
+def _canary(check: _Checker, value) -> dict | None:
+    section = check.mapping(value, "rollout.canary", _CANARY_KEYS, "a mapping with one of hosts, group or percent")
+    if section is None or value is None:
+        return None
+    given = [key for key in _CANARY_KEYS if key in section]
+    if len(given) != 1:
+        check.error("rollout.canary", "give exactly one of hosts, group or percent"
+                    + (f" (got {', '.join(given)})" if given else ""))
+        return None
+    key = given[0]
+    item = section[key]
+    path = f"rollout.canary.{key}"
+    if key == "hosts":
+        hosts = check.strings(item, path, "host names")
+        if not hosts:
+            if isinstance(item, (list, tuple)) and not item:
+                check.error(path, "expected at least one host name")
+            return None
+        return {"hosts": hosts}
+    if key == "group":
+        if not isinstance(item, str) or not item.strip():
+            check.error(path, f"expected a group name, got {_plain(item)}")
+            return None
+        return {"group": item.strip()}
+    number = None
+    if isinstance(item, str) and _PERCENT_RE.match(item.strip()):
+        number = _number(_PERCENT_RE.match(item.strip()).group(1))
+    elif isinstance(item, (int, float)) and not isinstance(item, bool):
+        number = item
+    if number is None or not 0 < number <= 100:
+        check.error(path, f"expected a percentage above 0 and at most 100, got {_plain(item)}")
+        return None
+    return {"percent": int(number) if float(number).is_integer() else number}
+
+
+def _waves(check: _Checker, value) -> list | None:
+    path = "rollout.waves"
+    if value is None:
+        return copy.deepcopy(DEFAULTS["rollout"]["waves"])
+    if not isinstance(value, (list, tuple)) or not value:
+        check.error(path, f"expected a list of wave sizes (a number of hosts, a percentage such as \"25%\", "
+                          f"or \"rest\"), got {'an empty list' if isinstance(value, (list, tuple)) else _kind(value)}")
+        return None
+    waves, ok = [], True
+    percent_total, counts = 0, 0
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        if percent_total >= 100:
+            check.error(where, f"the waves before it already take {_number(str(round(percent_total, 4)))}% of the hosts, "
+                               "so this wave would be empty")
+            ok = False
+            continue
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            check.error(where, f"expected a number of hosts, a percentage such as \"25%\", or \"rest\", "
+                               f"got {_plain(item)}")
+            ok = False
+        elif isinstance(item, int):
+            if item < 1:
+                check.error(where, f"a wave needs at least 1 host, got {item}")
+                ok = False
+            else:
+                counts += item
+                waves.append(item)
+        elif item.strip().lower() == "rest":
+            if index != len(value) - 1:
+                check.error(where, "\"rest\" must be the last wave")
+                ok = False
+            else:
+                waves.append("rest")
+        elif _PERCENT_RE.match(item.strip()):
+            number = check.percent(item, where, allow_zero=False)
+            if number is None:
+                ok = False
+            else:
+                percent_total += number
+                waves.append({"percent": number})
+        elif item.strip().isdigit():
+            if int(item) < 1:
+                check.error(where, f"a wave needs at least 1 host, got {item}")
+                ok = False
+            else:
+                counts += int(item)
+                waves.append(int(item))
+        else:
+            check.error(where, f"expected a number of hosts, a percentage such as \"25%\", or \"rest\", "
+                               f"got {_plain(item)}")
+            ok = False
+    if not ok:
+        return None
+    if percent_total > 100:
+        check.error(path, f"the percentages add up to {_number(str(round(percent_total, 4)))}%, more than 100% "
+                          "(each is one wave's own share, not a running total; end with \"rest\" for the remainder)")
+        return None
+    if waves[-1] != "rest" and percent_total < 100:
+        parts = []
+        if percent_total:
+            parts.append(f"{_number(str(round(percent_total, 4)))}%")
+        if counts:
+            parts.append(f"{counts} host{'s' if counts != 1 else ''}")
+        check.error(path, f"the waves take {' and '.join(parts)}, which does not cover every host: "
+                          "end with \"rest\" or make the percentages add up to 100%")
+        return None
+    return waves
+
+
+def _anti_affinity(check: _Checker, value) -> list | None:
+    path = "rollout.anti_affinity"
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        check.error(path, f"expected a list of host lists or {{group: NAME}} mappings, got {_kind(value)}")
+        return None
+    groups = []
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        if isinstance(item, Mapping):
+            section = check.mapping(item, where, ("group",))
+            group = section.get("group")
+            if group is None:
+                check.error(f"{where}.group", "required (an inventory group name)")
+                continue
+            if not isinstance(group, str) or not group.strip():
+                check.error(f"{where}.group", f"expected a group name, got {_plain(group)}")
+                continue
+            groups.append({"group": group.strip()})
+        elif isinstance(item, (list, tuple)):
+            before = len(check.errors)
+            hosts = check.strings(item, where, "host names")
+            if len(check.errors) > before:
+                continue
+            if len(hosts) != len(item):
+                check.error(where, "a host is listed twice")
+            elif len(hosts) < 2:
+                check.error(where, f"expected at least two hosts, got {len(hosts)}")
+            else:
+                groups.append(hosts)
+        else:
+            check.error(where, f"expected a list of host names or {{group: NAME}}, got {_kind(item)}")
+    return groups
+
+
+def _check_rollout(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["rollout"])
+    section = check.mapping(section, "rollout", _ROLLOUT_KEYS)
+    if not section:
+        return out
+    out["canary"] = _canary(check, section.get("canary"))
+    out["soak_minutes"] = check.whole(section, "soak_minutes", "rollout", out["soak_minutes"], unit="minutes")
+    waves = _waves(check, section.get("waves"))
+    out["waves"] = waves if waves is not None else out["waves"]
+    for key in ("max_per_wave_per_group", "minutes_per_host", "parallel"):
+        out[key] = check.whole(section, key, "rollout", out[key], minimum=1)
+    groups = _anti_affinity(check, section.get("anti_affinity"))
+    out["anti_affinity"] = groups or []
+    if waves is not None and groups:
+        per_wave = out["max_per_wave_per_group"]
+        available = len(waves) + (1 if out["canary"] else 0)
+        for index, group in enumerate(groups):
+            if isinstance(group, list):
+                needed = math.ceil(len(group) / per_wave)
+                if needed > available:
+                    check.error(f"rollout.anti_affinity[{index}]",
+                                f"{len(group)} hosts at most {per_wave} per wave need {needed} waves, "
+                                f"but the rollout has {available}"
+                                + (" (canary included)" if out["canary"] else ""))
+    return out
+
+
+def _check_budget(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["budget"])
+    section = check.mapping(section, "budget", _BUDGET_KEYS)
+    if not section:
+        return out
+    value = section.get("max_failed")
+    path = "budget.max_failed"
+    if value is None:
+        pass
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            check.error(path, f"expected a number of hosts, 0 or more, or a percentage such as \"10%\", got {value}")
+        else:
+            out["max_failed"] = value
+    elif isinstance(value, str) and _PERCENT_RE.match(value.strip()):
+        number = check.percent(value, path, allow_zero=True)
+        if number is not None:
+            out["max_failed"] = {"percent": number}
+    elif isinstance(value, str) and value.strip().isdigit():
+        out["max_failed"] = int(value.strip())
+    else:
+        check.error(path, f"expected a number of hosts, 0 or more, or a percentage such as \"10%\", "
+                          f"got {_plain(value)}")
+    out["count_unreachable"] = check.boolean(section, "count_unreachable", "budget", True)
+    return out
+
+
+def _check_reboot(check: _Checker, data: Mapping):
+    value = data.get("reboot")
+    if value is None:
+        check.error("reboot", _REBOOT_HINT)
+        return None
+    if value not in REBOOT_CHOICES or isinstance(value, bool):
+        hint = " (true/false was version 1)" if isinstance(value, bool) else ""
+        check.error("reboot", f"{_plain(value)} is not a choice: {_REBOOT_HINT}{hint}")
+        return None
+    return value
+
+
+def _check_snapshot(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["snapshot"])
+    section = check.mapping(section, "snapshot", _SNAPSHOT_KEYS)
+    if not section:
+        return out
+    providers = ", ".join(SNAPSHOT_PROVIDERS)
+    default = section.get("default")
+    if default is not None:
+        if default not in SNAPSHOT_PROVIDERS:
+            check.error("snapshot.default", f"{_plain(default)} is not a snapshot provider ({providers})")
+        else:
+            out["default"] = default
+    groups = section.get("groups")
+    if groups is not None and not isinstance(groups, Mapping):
+        check.error("snapshot.groups", f"expected a mapping of group name to provider, got {_kind(groups)}")
+    else:
+        for group, provider in (groups or {}).items():
+            if provider not in SNAPSHOT_PROVIDERS or isinstance(provider, bool):
+                check.error(f"snapshot.groups.{group}", f"{_plain(provider)} is not a snapshot provider ({providers})")
+            else:
+                out["groups"][str(group)] = provider
+    return out
+
+
+def _check_health(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["health_checks"])
+    section = check.mapping(section, "health_checks", _HEALTH_KEYS)
+    if not section:
+        return out
+    out["services"] = check.strings(section.get("services"), "health_checks.services", "service names")
+    ports = section.get("ports")
+    if ports is not None and not isinstance(ports, (list, tuple)):
+        check.error("health_checks.ports", f"expected a list of port numbers, got {_kind(ports)}")
+    else:
+        for index, port in enumerate(ports or ()):
+            if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+                check.error(f"health_checks.ports[{index}]", f"expected a port number from 1 to 65535, got {_plain(port)}")
+            elif port not in out["ports"]:
+                out["ports"].append(port)
+    out["failed_units"] = check.boolean(section, "failed_units", "health_checks", True)
+    out["journal_errors_max"] = check.whole(section, "journal_errors_max", "health_checks", None, nullable=True)
+    load = section.get("load_factor")
+    if load is not None:
+        if isinstance(load, bool) or not isinstance(load, (int, float)) or load <= 0:
+            check.error("health_checks.load_factor", f"expected a number above 0 or null, got {_plain(load)}")
+        else:
+            out["load_factor"] = load
+    return out
+
+
+def _check_hooks(check: _Checker, section) -> dict:
+    out = copy.deepcopy(DEFAULTS["hooks"])
+    section = check.mapping(section, "hooks", HOOKS)
+    if not section:
+        return out
+    for key in HOOKS:
+        commands = section.get(key)
+        if commands is None:
+            continue
+        if not isinstance(commands, (list, tuple)):
+            check.error(f"hooks.{key}", f"expected a list of commands, got {_kind(commands)}")
+            continue
+        for index, command in enumerate(commands):
+            path = f"hooks.{key}[{index}]"
+            if isinstance(command, str) and command.strip():
+                try:
+                    if shlex.split(command):
+                        out[key].append(command)
+                        continue
+                except ValueError as exc:
+                    check.error(path, f"cannot split the command line: {exc}")
+                    continue
+            if isinstance(command, (list, tuple)) and command \
+                    and all(isinstance(arg, str) for arg in command) and command[0].strip():
+                out[key].append(list(command))
+                continue
+            check.error(path, f"expected a command line or a list of arguments, got {_plain(command)}")
+    return out
+
+
+def _check_notifications(check: _Checker, items) -> list:
+    if items is None:
+        return []
+    if not isinstance(items, (list, tuple)):
+        check.error("notifications", f"expected a list, got {_kind(items)}")
+        return []
+    out = []
+    for index, raw in enumerate(items):
+        path = f"notifications[{index}]"
+        item = check.mapping(raw, path, _NOTIFICATION_KEYS, "a mapping with type, target and events")
+        if item is None:
+            continue
+        ok = True
+        kind = item.get("type")
+        if kind is None:
+            check.error(f"{path}.type", f"required ({', '.join(NOTIFICATION_TYPES)})")
+            ok = False
+        elif kind not in NOTIFICATION_TYPES:
+            check.error(f"{path}.type", f"{_plain(kind)} is not one of {', '.join(NOTIFICATION_TYPES)}")
+            ok = False
+        target = item.get("target")
+        if target is None:
+            if kind in ("email", "webhook"):
+                check.error(f"{path}.target", f"required for a {kind} notification")
+                ok = False
+        elif not isinstance(target, str) or not target.strip():
+            check.error(f"{path}.target", f"expected a non-empty string, got {_plain(target)}")
+            ok = False
+        elif kind == "email" and not _EMAIL_RE.match(target.strip()):
+            check.error(f"{path}.target", f"{_plain(target)} is not an email address")
+            ok = False
+        elif kind == "webhook" and not _URL_RE.match(target.strip()):
+            check.error(f"{path}.target", f"{_plain(target)} is not an http:// or https:// URL")
+            ok = False
+        events = list(EVENTS)
+        if item.get("events") is not None:
+            before = len(check.errors)
+            events = check.subset(item["events"], f"{path}.events", EVENTS)
+            if len(check.errors) > before:
+                ok = False
+            elif not events:
+                check.error(f"{path}.events", f"expected at least one of {', '.join(EVENTS)}")
+                ok = False
+        if ok:
+            out.append({"type": kind, "target": target.strip() if isinstance(target, str) else None,
+                        "events": events})
+    return out
+
+
+def _check_priority(check: _Checker, section) -> dict:
+    """The prioritisation keys, each checked by priority.validate_policy (which stops at its first problem)."""
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        check.error("priority", f"expected a mapping, got {_kind(section)}")
+        return {}
+    valid = {}
+    for key, value in section.items():
+        if key == "emergency":
+            check.error("priority.emergency", "emergency rules are set once, in the top-level emergency key")
+        elif key not in _PRIORITY_KEYS:
+            check.errors.extend(unknown_keys({key: value}, _PRIORITY_KEYS, "priority"))
+        else:
+            try:
+                _priority.validate_policy({key: value})
+            except ValueError as exc:
+                message = str(exc)
+                check.errors.append("priority" + message[len("policy"):] if message.startswith("policy") else message)
+            else:
+                valid[key] = value
+    return valid
+
+
+def _as_today(today) -> date:
+    if today is None:
+        return date.today()
+    if isinstance(today, datetime):
+        return today.date()
+    parsed = parse_date(today)
+    if parsed is None:
+        raise ValueError(f"today: expected a date or an ISO date YYYY-MM-DD, got {today!r}")
+    return parsed
+
+
+def validate_policy(data, today=None) -> dict:
+    """Check a policy (version 1 or 2, as load_policy returns it) and fill in the defaults.
+
+    Returns the normalised policy (module docstring). Raises PolicyError
+    listing every problem, each as "path: message". ``today`` (a date or
+    ISO string, default the local date) decides which rejections have
+    expired: those are warnings. The input is not changed.
+    """
+    today = _as_today(today)
+    if not isinstance(data, Mapping):
+        raise PolicyError([f"policy: expected a mapping of policy keys, got {_kind(data)}"])
+    data, notes = migrate(data)
+    check = _Checker()
+    _check_version(check, data)
+    _check_top_keys(check, data, migrated=bool(notes))
+
+    change_ticket = data.get("change_ticket")
+    if isinstance(change_ticket, int) and not isinstance(change_ticket, bool):
+        change_ticket = str(change_ticket)
+    if change_ticket is not None and (not isinstance(change_ticket, str) or not change_ticket.strip()):
+        check.error("change_ticket", f"expected a ticket id (a string), got {_plain(change_ticket)}")
+        change_ticket = None
+
+    policy = {
+        "version": CURRENT_VERSION,
+        "change_ticket": change_ticket.strip() if change_ticket else None,
+        "approvers": check.strings(data.get("approvers"), "approvers", "user or group names"),
+        "approvals": _check_approvals(check, data.get("approvals"), today),
+    }
+    windows, problems = validate_windows(data.get("windows"))
+    check.errors.extend(problems)
+    policy["windows"] = windows
+    policy["emergency"] = _check_emergency(check, data.get("emergency"))
+    policy["rollout"] = _check_rollout(check, data.get("rollout"))
+    policy["budget"] = _check_budget(check, data.get("budget"))
+    policy["reboot"] = _check_reboot(check, data)
+
+    restart = data.get("restart_services")
+    if restart is None:
+        restart = "flag"
+    if not isinstance(restart, bool) and restart != "flag":
+        check.error("restart_services", f"expected true, false or flag, got {_plain(restart)}")
+        restart = "flag"
+    policy["restart_services"] = restart
+    policy["snapshot"] = _check_snapshot(check, data.get("snapshot"))
+    policy["health_checks"] = _check_health(check, data.get("health_checks"))
+    policy["hooks"] = _check_hooks(check, data.get("hooks"))
+    policy["notifications"] = _check_notifications(check, data.get("notifications"))
+    prioritisation = _check_priority(check, data.get("priority"))
+
+    if check.errors:
+        raise PolicyError(check.errors, check.warnings, notes)
+    prioritisation["emergency"] = {"cves": policy["emergency"]["cves"], "packages": policy["emergency"]["packages"]}
+    policy["priority"] = _priority.validate_policy(prioritisation)
+    policy["notes"] = notes
+    policy["warnings"] = check.warnings
+    return policy
