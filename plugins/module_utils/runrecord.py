@@ -1,0 +1,464 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The run record (a run directory on the controller) and the run lock.
+
+Plain Python, no Ansible runtime. A run directory::
+
+    <base>/<run_id>/            mode 0750
+        run.json                {"format": 1, "run_id", "state", "started", "finished",
+                                 "change_ticket", "policy_digest", "scope", "scope_key", "hosts"}
+        plan.json               the plan (planner.py), as made
+        hosts/<host>.json       {"format": 1, "host", "phase", "history": [{"phase", "at", "detail"}]}
+
+Every file is written atomically (a temporary file in the same folder,
+fsync, ``os.replace``, fsync of the folder): a reader sees the old or the new
+content, never half of it, even after a crash. Times are ISO 8601 in UTC.
+
+A host's phases, in order: :data:`PHASES`. A host in ``done`` or
+``rolled_back`` is finished and its record no longer changes; a ``failed``
+host may only move on to ``rolled_back``; a host in any other phase may be
+recorded in any phase, so that a rerun after an interruption can repeat
+the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
+the hosts a rerun still has to do: all but ``done``, ``failed`` and
+``rolled_back``, in wave order.
+
+The run lock, one per inventory scope, stops two runs (cron, AWX, a person)
+from patching the same hosts at once: ``<base>/locks/<scope key>.lock``
+holds its owner ``{"format", "pid", "pid_start", "host", "started", "run_id",
+"scope", "token"}``. It is made with an exclusive create that either makes
+the file, complete, or finds it there: the owner's record is written to a
+temporary file first and hard-linked to the lock's name (``link`` fails when
+the name exists, as ``open(O_CREAT | O_EXCL)`` does), so that a lock file is
+never seen empty or half-written, not even after its owner died while
+writing it. A lock whose owner is alive raises :class:`LockHeld`; one whose
+owner process is gone from this machine raises :class:`StaleLock`, and is
+left in place: only :meth:`RunLock.break_stale`, called on purpose, removes
+it, and only while its owner is still dead. A lock taken on another machine
+is always held (its process cannot be checked from here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import socket
+import tempfile
+from datetime import datetime, timezone
+
+__all__ = [
+    "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
+    "RunRecordError", "StaleLock", "inventory_scope", "latest_unfinished", "read_json", "scope_key", "write_json",
+]
+
+#: The shape of run.json, the host files and the lock file; a reader refuses any other.
+FORMAT = 1
+PHASES = ("pending", "preflight", "staged", "snapshotted", "patched", "verified", "done", "failed", "rolled_back")
+FINISHED_PHASES = ("done", "failed", "rolled_back")
+RUN_STATES = ("running", "completed", "failed", "aborted")
+LOCKS_DIR = "locks"
+DIR_MODE = 0o750
+FILE_MODE = 0o640
+
+
+class RunRecordError(Exception):
+    """A run directory that cannot be made, read or changed as asked."""
+
+
+class LockError(Exception):
+    """The run lock could not be taken; ``owner`` is the lock file's record."""
+
+    def __init__(self, message: str, owner: dict | None = None, path: str | None = None):
+        super().__init__(message)
+        self.owner = owner or {}
+        self.path = path
+
+
+class LockHeld(LockError):
+    """Another run, alive (or on another machine), holds the lock."""
+
+
+class StaleLock(LockError):
+    """The lock's owner process is gone from this machine; the lock is left in place."""
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+def _stamp(at: datetime | None = None) -> str:
+    moment = at or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        raise RunRecordError(f"time {moment!r} has no time zone")
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_json(folder: str, data) -> str:
+    """``data`` as JSON in a new temporary file of ``folder``, on disk; its path."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def write_json(path: str, data) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically and durably."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = _temp_json(folder, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def read_json(path: str, kind: str = "file"):
+    """The JSON in ``path``; RunRecordError naming the file when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise RunRecordError(f"{path}: no {kind}") from None
+    except (OSError, ValueError) as exc:
+        raise RunRecordError(f"{path}: unreadable {kind}: {exc}") from exc
+
+
+def _checked(data, path: str, kind: str) -> dict:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise RunRecordError(f"{path}: {kind} format {found!r} is not {FORMAT}")
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Scope
+# ---------------------------------------------------------------------------
+
+def inventory_scope(inventory: str, limit: str | None = None) -> str:
+    """The scope of a run over an inventory (its absolute path) and a limit."""
+    return f"inventory:{os.path.abspath(inventory)}|limit:{limit or 'all'}"
+
+
+def scope_key(scope) -> tuple:
+    """(key, text) of a scope: a list of hosts (order and repeats do not matter) or a
+    string such as :func:`inventory_scope` gives. The key is the first 16 hex digits
+    of the text's sha256, safe as a file name."""
+    if isinstance(scope, str):
+        text = scope.strip()
+    elif isinstance(scope, (list, tuple, set, frozenset)):
+        text = "hosts:" + ",".join(sorted({str(h) for h in scope}))
+    else:
+        raise RunRecordError(f"scope: expected a list of hosts or a string, got {scope!r}")
+    if text in ("", "hosts:"):
+        raise RunRecordError("scope: empty")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], text
+
+
+# ---------------------------------------------------------------------------
+# The run directory
+# ---------------------------------------------------------------------------
+
+def _check_run_id(run_id) -> str:
+    if not isinstance(run_id, str) or not run_id or run_id in (".", "..", LOCKS_DIR) \
+            or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+        raise RunRecordError(f"run_id: {run_id!r} cannot name a run directory")
+    return run_id
+
+
+def _check_host(host) -> str:
+    if not isinstance(host, str) or not host or host in (".", "..") or "/" in host or "\x00" in host:
+        raise RunRecordError(f"host: {host!r} cannot name a host file")
+    return host
+
+
+class RunDir:
+    """One run's directory: ``<base_dir>/<run_id>/``, made (mode 0750) when missing."""
+
+    def __init__(self, base_dir: str, run_id: str):
+        self.base_dir = os.path.abspath(base_dir)
+        self.run_id = _check_run_id(run_id)
+        self.path = os.path.join(self.base_dir, self.run_id)
+        self.hosts_dir = os.path.join(self.path, "hosts")
+        self.plan_path = os.path.join(self.path, "plan.json")
+        self.run_path = os.path.join(self.path, "run.json")
+        for folder in (self.base_dir, self.path, self.hosts_dir):
+            if os.path.isdir(folder):
+                continue
+            try:
+                os.makedirs(folder, mode=DIR_MODE)
+                os.chmod(folder, DIR_MODE)  # whatever the umask
+            except OSError as exc:
+                raise RunRecordError(f"{folder}: cannot make the run directory: {exc}") from exc
+
+    # -- making and loading -------------------------------------------------
+
+    def start(self, plan: dict, scope, at: datetime | None = None) -> dict:
+        """Write plan.json, run.json (state running) and a pending record per host in a wave.
+
+        Refuses a run directory that was started already (resume with :meth:`load`).
+        """
+        if os.path.exists(self.run_path):
+            raise RunRecordError(f"{self.path}: run {self.run_id} was started already; load it to resume")
+        if not isinstance(plan, dict) or plan.get("format") != 1:
+            raise RunRecordError("plan: expected a plan of format 1")
+        if plan.get("run_id") not in (None, self.run_id):
+            raise RunRecordError(f"plan: made for run {plan.get('run_id')}, not {self.run_id}")
+        key, text = scope_key(scope)
+        started = _stamp(at)
+        write_json(self.plan_path, plan)
+        for host in self._plan_hosts(plan):
+            write_json(self._host_path(host), {"format": FORMAT, "host": host, "phase": "pending",
+                                               "history": [{"phase": "pending", "at": started, "detail": None}]})
+        run = {"format": FORMAT, "run_id": self.run_id, "state": "running", "started": started, "finished": None,
+               "change_ticket": plan.get("change_ticket"), "policy_digest": plan.get("policy_digest"),
+               "scope": text, "scope_key": key, "hosts": len(self._plan_hosts(plan))}
+        write_json(self.run_path, run)  # last: a run.json means the run's files are all there
+        return run
+
+    @classmethod
+    def load(cls, base_dir: str, run_id: str) -> "RunDir":
+        """An existing, started run directory (to resume it or to read it)."""
+        path = os.path.join(os.path.abspath(base_dir), _check_run_id(run_id))
+        if not os.path.isfile(os.path.join(path, "run.json")):
+            raise RunRecordError(f"{path}: no run {run_id} to load")
+        run_dir = cls(base_dir, run_id)
+        if run_dir.run.get("run_id") != run_id:
+            raise RunRecordError(f"{run_dir.run_path}: holds run {run_dir.run.get('run_id')!r}, not {run_id!r}")
+        return run_dir
+
+    # -- reading ------------------------------------------------------------
+
+    @property
+    def run(self) -> dict:
+        return _checked(read_json(self.run_path, "run record"), self.run_path, "run record")
+
+    @property
+    def plan(self) -> dict:
+        return _checked(read_json(self.plan_path, "plan"), self.plan_path, "plan")
+
+    @staticmethod
+    def _plan_hosts(plan: dict) -> list:
+        """The plan's hosts in a wave, in wave order then by name."""
+        rows = [(h.get("wave"), h["host"]) for h in plan.get("hosts") or () if h.get("wave") is not None]
+        return [_check_host(host) for _wave, host in sorted(rows)]
+
+    def _host_path(self, host: str) -> str:
+        return os.path.join(self.hosts_dir, _check_host(host) + ".json")
+
+    def host(self, host: str) -> dict:
+        """The host's progress record."""
+        path = self._host_path(host)
+        return _checked(read_json(path, f"progress record of {host}"), path, "host record")
+
+    def hosts(self) -> dict:
+        """{host: phase} for every host of the run, in wave order."""
+        return {host: self.host(host)["phase"] for host in self._plan_hosts(self.plan)}
+
+    def pending_hosts(self) -> list:
+        """The hosts a (re)run still has to do: not done, failed or rolled back; in wave order."""
+        return [host for host, phase in self.hosts().items() if phase not in FINISHED_PHASES]
+
+    # -- changing -----------------------------------------------------------
+
+    def record(self, host: str, phase: str, detail=None, at: datetime | None = None) -> dict:
+        """Move ``host`` to ``phase`` and add it to the history; returns the new record."""
+        if phase not in PHASES:
+            raise RunRecordError(f"phase: {phase!r} is not one of {', '.join(PHASES)}")
+        current = self.host(host)
+        was = current["phase"]
+        if was in ("done", "rolled_back") or (was == "failed" and phase != "rolled_back"):
+            raise RunRecordError(f"{host}: {was}, cannot move to {phase}")
+        history = list(current.get("history") or ()) + [{"phase": phase, "at": _stamp(at), "detail": detail}]
+        updated = {"format": FORMAT, "host": host, "phase": phase, "history": history}
+        write_json(self._host_path(host), updated)
+        return updated
+
+    def finish(self, state: str, at: datetime | None = None) -> dict:
+        """Close the run: state completed, failed or aborted, and the time."""
+        if state not in RUN_STATES or state == "running":
+            raise RunRecordError(f"state: {state!r} is not one of completed, failed, aborted")
+        run = self.run
+        if run["state"] != "running":
+            raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']} already")
+        run.update(state=state, finished=_stamp(at))
+        write_json(self.run_path, run)
+        return run
+
+
+def latest_unfinished(base_dir: str, scope) -> RunDir | None:
+    """The newest run of ``scope`` still ``running`` (interrupted, or going on), or None."""
+    key, _text = scope_key(scope)
+    try:
+        names = sorted(os.listdir(base_dir))
+    except FileNotFoundError:
+        return None
+    found = []
+    for name in names:
+        path = os.path.join(base_dir, name, "run.json")
+        if name == LOCKS_DIR or name.startswith(".") or not os.path.isfile(path):
+            continue
+        run = _checked(read_json(path, "run record"), path, "run record")
+        if run.get("scope_key") == key and run.get("state") == "running":
+            found.append((run.get("started") or "", name))
+    return RunDir.load(base_dir, max(found)[1]) if found else None
+
+
+# ---------------------------------------------------------------------------
+# The run lock
+# ---------------------------------------------------------------------------
+
+def _proc_stat(pid: int):
+    """(state, start time in clock ticks) of a process from /proc, or None where there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rfind(")") + 2:].split()  # the name may hold spaces and brackets
+    try:
+        return fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int, pid_start) -> bool:
+    """Is process ``pid`` running on this machine, and the same one (not a reused pid)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by somebody else
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True
+    state, start = stat
+    if state == "Z":
+        return False
+    return pid_start is None or start == pid_start
+
+
+class RunLock:
+    """The lock of one inventory scope: ``<base_dir>/locks/<scope key>.lock``."""
+
+    def __init__(self, base_dir: str, scope, run_id: str | None = None):
+        self.key, self.scope = scope_key(scope)
+        self.folder = os.path.join(os.path.abspath(base_dir), LOCKS_DIR)
+        self.path = os.path.join(self.folder, self.key + ".lock")
+        self.run_id = run_id
+        self.owner = None  # our record while we hold the lock
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+    def read(self) -> dict | None:
+        """The lock file's owner record, None when there is no lock."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            return {"error": f"unreadable lock file: {exc}"}
+        return data if isinstance(data, dict) else {"error": "the lock file holds no owner record"}
+
+    def _verdict(self, owner: dict) -> LockError:
+        """LockHeld or StaleLock for the lock file's owner."""
+        pid, where = owner.get("pid"), owner.get("host")
+        said = (f"run {owner.get('run_id') or '(no run id)'} of pid {pid} on {where}, since {owner.get('started')}"
+                f" (lock {self.path})")
+        if owner.get("error") or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+            return LockHeld(f"scope {self.scope} is locked by an unreadable lock {self.path}"
+                            f" ({owner.get('error') or 'no pid'}); check and remove it by hand", owner, self.path)
+        if where != socket.gethostname():
+            return LockHeld(f"scope {self.scope} is locked by {said}: another machine,"
+                            " its process cannot be checked from here", owner, self.path)
+        if _alive(pid, owner.get("pid_start")):
+            return LockHeld(f"scope {self.scope} is locked by {said}, which is running", owner, self.path)
+        return StaleLock(f"scope {self.scope} has a stale lock: {said}, which is gone;"
+                         " break it (break_stale) once you know that run is over", owner, self.path)
+
+    def acquire(self, at: datetime | None = None) -> dict:
+        """Take the lock; LockHeld or StaleLock (with the owner) when somebody has it."""
+        try:
+            os.makedirs(self.folder, mode=DIR_MODE, exist_ok=True)
+        except OSError as exc:
+            raise LockError(f"{self.folder}: cannot make the lock folder: {exc}", path=self.path) from exc
+        stat = _proc_stat(os.getpid())
+        record = {"format": FORMAT, "pid": os.getpid(), "pid_start": stat[1] if stat else None,
+                  "host": socket.gethostname(), "started": _stamp(at), "run_id": self.run_id,
+                  "scope": self.scope, "token": secrets.token_hex(8)}
+        tmp = _temp_json(self.folder, record)
+        try:
+            for _attempt in range(3):
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    owner = self.read()
+                    if owner is None:
+                        continue  # released meanwhile: try again
+                    raise self._verdict(owner) from None
+                _fsync_dir(self.folder)
+                self.owner = record
+                return record
+        finally:
+            os.unlink(tmp)
+        raise LockHeld(f"scope {self.scope}: the lock {self.path} keeps changing hands", path=self.path)
+
+    def break_stale(self) -> dict:
+        """Remove a stale lock (its owner gone from this machine); returns the owner it had.
+
+        Raises LockHeld when the owner is alive, on another machine or unknown,
+        and LockError when there is no lock.
+        """
+        owner = self.read()
+        if owner is None:
+            raise LockError(f"scope {self.scope}: no lock to break", path=self.path)
+        verdict = self._verdict(owner)
+        if not isinstance(verdict, StaleLock):
+            raise verdict
+        if self.read() != owner:
+            raise LockHeld(f"scope {self.scope}: the lock {self.path} changed hands while breaking it", path=self.path)
+        os.unlink(self.path)
+        _fsync_dir(self.folder)
+        return owner
+
+    def release(self) -> bool:
+        """Remove the lock if it is still ours; False when we did not hold it."""
+        if self.owner is None:
+            return False
+        current = self.read()
+        ours = isinstance(current, dict) and current.get("token") == self.owner["token"]
+        self.owner = None
+        if not ours:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        _fsync_dir(self.folder)
+        return True
