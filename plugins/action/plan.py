@@ -1,0 +1,70 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin: turn the policy and every host's scan into the run's plan (controller side)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.patchpilot.fleet.plugins.action.policy_check import read_checked_policy
+from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import plain
+
+ARGUMENT_SPEC = {
+    "policy": {"type": "str"},
+    "output_dir": {"type": "path", "required": True},
+    "hosts": {"type": "list", "elements": "str"},
+    "now": {"type": "str"},
+    "run_id": {"type": "str"},
+    "asset_var": {"type": "str", "default": "scan_asset"},
+    "updates_var": {"type": "str", "default": "scan_updates"},
+    "error_var": {"type": "str", "default": "scan_error"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
+        if validated.error_messages:
+            raise AnsibleActionFail("; ".join(validated.error_messages))
+        args = validated.validated_parameters
+        try:
+            now = datetime.fromisoformat(args["now"]) if args["now"] else datetime.now(timezone.utc)
+        except ValueError as exc:
+            raise AnsibleActionFail(f"now: {exc}") from exc
+        if now.tzinfo is None:
+            raise AnsibleActionFail("now: give a time zone offset, e.g. 2026-11-27T21:00:00+01:00")
+        policy = read_checked_policy(args["policy"], now.date().isoformat())
+        hostvars = task_vars["hostvars"]
+        hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
+        scan = {}
+        for host, result in scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"],
+                                                 args["error_var"]).items():
+            reason = result["error"] or (None if result["updates"] is not None else "not scanned (unreachable)")
+            scan[host] = {"asset": result["asset"], "updates": result["updates"], "reason": reason}
+        groups = {name: [h for h in members if h in scan]
+                  for name, members in plain(task_vars.get("groups") or {}).items()}
+        try:
+            plan = planner.build_plan(policy, scan, groups, now, run_id=args["run_id"])
+            os.makedirs(args["output_dir"], mode=0o750, exist_ok=True)
+            path = os.path.join(args["output_dir"], f"{plan['run_id']}.json")
+            runrecord.write_json(path, plan)
+            runrecord.write_json(os.path.join(args["output_dir"], "latest.json"), plan)
+        except planner.PlanError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+        except (runrecord.RunRecordError, OSError) as exc:
+            raise AnsibleActionFail(f"writing the plan: {exc}") from exc
+        result.update(changed=False, path=path, run_id=plan["run_id"], summary=plan.get("summary"),
+                      budget=plan.get("budget"), waves=plan.get("waves"),
+                      warnings=list(policy.get("warnings") or []))
+        return result
