@@ -474,7 +474,7 @@ def _canary(rollout: Mapping, ordered: list, scope: set, groups: Mapping, proble
     else:
         return ordered[:max(1, _count(("percent", float(canary["percent"])), len(ordered), math.ceil))]
     if not wanted & scope:
-        problems.append(f"{key}: matches no host in scope")
+        problems.append(f"{key}: matches no host in scope ({', '.join(sorted(wanted)) or 'empty'})")
         return []
     chosen = [h for h in ordered if h in wanted]
     if ordered and not chosen:

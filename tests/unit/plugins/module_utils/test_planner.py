@@ -542,10 +542,10 @@ def test_nothing_to_do_anywhere_gives_an_empty_plan():
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("rollout, groups, expected", [
-    ({"canary": {"hosts": ["ghost1", "ghost2"]}}, GROUPS, "rollout.canary.hosts: matches no host in scope"),
+    ({"canary": {"hosts": ["ghost1", "ghost2"]}}, GROUPS, "rollout.canary.hosts: matches no host in scope (ghost1, ghost2)"),
     ({"canary": {"group": "nosuch"}}, GROUPS, "rollout.canary.group: no group 'nosuch' in the inventory"),
     ({"canary": {"group": "elsewhere"}}, dict(GROUPS, elsewhere=["far1"]),
-     "rollout.canary.group: matches no host in scope"),
+     "rollout.canary.group: matches no host in scope (far1)"),
     ({"canary": {"group": "bastion"}}, GROUPS,
      "rollout.canary.group: matches bastion1, but none of them has an approved update: the canary would prove nothing"),
     ({"waves": [{"count": 1}]}, GROUPS,
