@@ -27,7 +27,6 @@ ARGUMENT_SPEC = {
 }
 
 
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False

@@ -176,8 +176,9 @@ def test_collection_resolves_from_checkout(require_tool, run_tool, repo_root, ga
     assert listed == expected, describe(argv, code, output)
 
 
-@pytest.mark.parametrize("plugin_type, folder", [("module", "modules"), ("inventory", "inventory"),
-                                                  ("filter", "filter")])
+@pytest.mark.parametrize("plugin_type, folder", [
+    ("module", "modules"), ("inventory", "inventory"), ("filter", "filter"),
+])
 def test_every_plugin_documentation_renders(require_tool, run_tool, repo_root, galaxy, collection_link,
                                             plugin_type, folder):
     """ansible-doc renders every module, the inventory plugin and every filter of the checkout."""

@@ -104,8 +104,8 @@ def _record(name, arch, installed, candidate, origins, effect, options, run=None
     released = None
     if run and candidate:
         released = staged_release_date(run, name, candidate, arch, options.get("apt_archives") or ARCHIVES)
-    return make_update(released=released,
-        name=name, installed_version=installed, candidate_version=candidate, arch=arch,
+    return make_update(
+        released=released, name=name, installed_version=installed, candidate_version=candidate, arch=arch,
         source={k: source.get(k) for k in ("repository", "origin", "label", "suite")},
         classification=classification, reboot=reboot_hint(name, options.get("reboot_packages")),
         effect=effect, backend="apt",
