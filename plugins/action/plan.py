@@ -8,13 +8,12 @@ import os
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.action.policy_check import read_checked_policy
 from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import plain
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
 
 ARGUMENT_SPEC = {
     "policy": {"type": "str"},
@@ -22,9 +21,7 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str"},
     "now": {"type": "str"},
     "run_id": {"type": "str"},
-    "asset_var": {"type": "str", "default": "scan_asset"},
-    "updates_var": {"type": "str", "default": "scan_updates"},
-    "error_var": {"type": "str", "default": "scan_error"},
+    **SCAN_VARS_SPEC,
 }
 
 
@@ -34,10 +31,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validated.error_messages:
-            raise AnsibleActionFail("; ".join(validated.error_messages))
-        args = validated.validated_parameters
+        args = checked_args(ARGUMENT_SPEC, self._task.args)
         try:
             now = datetime.fromisoformat(args["now"]) if args["now"] else datetime.now(timezone.utc)
         except ValueError as exc:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_utils
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
 
 ARGUMENT_SPEC = {
     "policy": {"type": "str"},
@@ -38,10 +38,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validated.error_messages:
-            raise AnsibleActionFail("; ".join(validated.error_messages))
-        args = validated.validated_parameters
+        args = checked_args(ARGUMENT_SPEC, self._task.args)
         checked = read_checked_policy(args["policy"], args["today"])
         result.update(changed=False, policy=checked, warnings=list(checked.get("warnings") or []),
                       notes=list(checked.get("notes") or []))

@@ -7,12 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report, security_tracker
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import plain
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
 
 ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
@@ -20,9 +19,7 @@ ARGUMENT_SPEC = {
     "policy": {"type": "dict", "default": {}},
     "today": {"type": "str"},
     "security_tracker": {"type": "path"},
-    "asset_var": {"type": "str", "default": "scan_asset"},
-    "updates_var": {"type": "str", "default": "scan_updates"},
-    "error_var": {"type": "str", "default": "scan_error"},
+    **SCAN_VARS_SPEC,
     "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
 }
 
@@ -33,10 +30,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
-        if validated.error_messages:
-            raise AnsibleActionFail("; ".join(validated.error_messages))
-        args = validated.validated_parameters
+        args = checked_args(ARGUMENT_SPEC, self._task.args)
         try:
             today = date.fromisoformat(args["today"]) if args["today"] else date.today()
         except ValueError as exc:

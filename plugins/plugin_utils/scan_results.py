@@ -35,3 +35,22 @@ def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates",
             "error": str(error) if error else None,
         }
     return results
+
+
+#: The options naming the variables scan.yml registers, shared by the actions that read them.
+SCAN_VARS_SPEC = {
+    "asset_var": {"type": "str", "default": "scan_asset"},
+    "updates_var": {"type": "str", "default": "scan_updates"},
+    "error_var": {"type": "str", "default": "scan_error"},
+}
+
+
+def checked_args(spec: dict, task_args: dict) -> dict:
+    """The task's arguments checked against ``spec`` (defaults filled), or AnsibleActionFail naming every problem."""
+    from ansible.errors import AnsibleActionFail  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+
+    validated = ArgumentSpecValidator(spec).validate(task_args)
+    if validated.error_messages:
+        raise AnsibleActionFail("; ".join(validated.error_messages))
+    return validated.validated_parameters
