@@ -101,3 +101,19 @@ def _ansible(tool: str, *args: str, check: bool, timeout: int,
     if check:
         assert proc.returncode == 0, f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     return proc
+
+
+def run_molecule(scenario_root: Path, scenario: str = "default", timeout: int = 1800) -> tuple[int, str]:
+    """``molecule test -s SCENARIO`` in ``scenario_root`` with the venv's tools; (exit code, output)."""
+    link = ROOT / ".ansible" / "collections" / "ansible_collections" / "patchpilot" / "fleet"
+    if not link.exists() and not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(ROOT, link.parent), target_is_directory=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    env.pop("MOLECULE_PROJECT_DIRECTORY", None)
+    env.update({"NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PY_COLORS": "0"})
+    proc = subprocess.run([str(VENV_BIN / "molecule"), "test", "-s", scenario], cwd=scenario_root, env=env,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace", timeout=timeout, check=False)
+    return proc.returncode, proc.stdout

@@ -8,14 +8,13 @@ are not reset; the backup marker a test writes is removed again.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from labkit import ROOT, run_molecule
 
 pytestmark = pytest.mark.lab
 
@@ -182,21 +181,8 @@ def test_without_backup_configuration_the_message_says_how_to_opt_out(lab, tmp_p
 
 def test_molecule_scenario_of_the_role(lab):
     """roles/preflight/molecule/default: converge with a matching plan entry, idempotence, verify."""
-    root = Path(__file__).resolve().parents[2]
-    link = root / ".ansible" / "collections" / "ansible_collections" / "patchpilot" / "fleet"
-    if not link.exists() and not link.is_symlink():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(os.path.relpath(root, link.parent), target_is_directory=True)
-    venv_bin = Path(sys.executable).parent
-    env = dict(os.environ)
-    env["PATH"] = f"{venv_bin}:{env.get('PATH', '')}"
-    env.pop("MOLECULE_PROJECT_DIRECTORY", None)
-    env.update({"NO_COLOR": "1", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PY_COLORS": "0"})
-    proc = subprocess.run([str(venv_bin / "molecule"), "test", "-s", "default"], cwd=root / "roles" / "preflight",
-                          env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace", timeout=1800, check=False)
-    out = proc.stdout
-    assert proc.returncode == 0, f"molecule test failed ({proc.returncode}):\n{out[-6000:]}"
+    code, out = run_molecule(ROOT / "roles" / "preflight")
+    assert code == 0, f"molecule test failed ({code}):\n{out[-6000:]}"
     for step in ("idempotence", "verify"):
         assert re.search(rf"^\s*default \S+ {step}: Executed: Successful\s*$", out, re.MULTILINE), out[-6000:]
     flat = " ".join(out.split())  # the yaml callback wraps long messages
