@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import classify_release
+
 __all__ = [
     "AptSimulationError",
     "is_security_source",
@@ -114,15 +116,10 @@ class AptSimulationError(Exception):
 
 
 def is_security_source(source: dict) -> bool:
-    """Tell whether an archive is a security one.
-
-    True when its suite ends with ``-security`` (``bookworm-security``,
-    ``stable-security``, ``lab-security``) or its label mentions security
-    (``Debian-Security``).
-    """
-    suite = source.get("suite") or ""
-    origin = source.get("origin") or ""
-    return suite.endswith("-security") or "security" in origin.lower()
+    """Tell whether an archive is a security one, by the project's one rule
+    (:func:`records.classify_release`) over what apt-get prints: the Release
+    file's Label (kept here as ``origin``) and its suite."""
+    return classify_release(None, source.get("origin"), source.get("suite")) == "security"
 
 
 def parse_sources(text: str, arch: str | None) -> list[dict]:
