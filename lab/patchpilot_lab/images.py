@@ -33,6 +33,8 @@ KIND_LABEL = "io.patchpilot.lab.image"
 BASE_PACKAGES = (
     "openssh-server", "python3", "python3-apt", "systemd", "systemd-sysv", "dbus",
     "iproute2", "sudo", "procps", "apt-utils", "gpgv",
+    # the package snapshot rebuilds installed packages; the btrfs snapshot provider
+    "dpkg-repack", "btrfs-progs",
 )
 BASE_RECIPE_VERSION = "1"
 

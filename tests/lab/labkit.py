@@ -18,11 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "lab" / "lab"
 VENV_BIN = Path(sys.executable).parent
 
-TEST_PREFIX = "pptest"
+# PATCHPILOT_TEST_LAB=N (1-9) gives a second checkout its own lab (prefix pptestN,
+# ports 2400+100*N, subnet 10.213.(1+N).0/24), so that two suites can run at once.
+_SLOT = os.environ.get("PATCHPILOT_TEST_LAB", "")
+if _SLOT and not (len(_SLOT) == 1 and _SLOT.isdigit() and _SLOT != "0"):
+    raise SystemExit(f"PATCHPILOT_TEST_LAB={_SLOT!r}: expected one digit 1-9")
+TEST_PREFIX = "pptest" + _SLOT
 TEST_ENV = {
     "LAB_PREFIX": TEST_PREFIX,
-    "LAB_SSH_PORT_BASE": "2400",
-    "LAB_SUBNET": "10.213.1.0/24",
+    "LAB_SSH_PORT_BASE": str(2400 + 100 * int(_SLOT or 0)),
+    "LAB_SUBNET": f"10.213.{1 + int(_SLOT or 0)}.0/24",
     "LAB_HOSTS": os.environ.get("PATCHPILOT_TEST_HOSTS", "3"),
     "LAB_RPM_HOSTS": "1",
 }
