@@ -21,6 +21,7 @@ ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str"},
     "now": {"type": "str"},
     "run_id": {"type": "str"},
+    "overrides": {"type": "dict", "default": {}},
     **SCAN_VARS_SPEC,
 }
 
@@ -38,7 +39,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"now: {exc}") from exc
         if now.tzinfo is None:
             raise AnsibleActionFail("now: give a time zone offset, e.g. 2026-11-27T21:00:00+01:00")
-        policy = read_checked_policy(args["policy"], now.date().isoformat())
+        policy = read_checked_policy(args["policy"], now.date().isoformat(), args["overrides"])
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
         scan = {}

@@ -15,11 +15,26 @@ from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results impo
 ARGUMENT_SPEC = {
     "policy": {"type": "str"},
     "today": {"type": "str"},
+    "overrides": {"type": "dict", "default": {}},
 }
 
 
-def read_checked_policy(path: str | None, today_text: str | None) -> dict:
-    """The validated policy, or AnsibleActionFail listing every problem (shared with the plan action)."""
+def merged(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` laid over it: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_checked_policy(path: str | None, today_text: str | None, overrides: dict | None = None) -> dict:
+    """The validated policy, or AnsibleActionFail listing every problem (shared with the plan action).
+
+    ``overrides`` (playbooks/emergency.yml) are laid over the policy file before it is checked.
+    """
     if not path:
         raise AnsibleActionFail("no policy given: set patchpilot_policy to the policy file (see docs/policy.md)")
     try:
@@ -27,7 +42,8 @@ def read_checked_policy(path: str | None, today_text: str | None) -> dict:
     except ValueError as exc:
         raise AnsibleActionFail(f"today: {exc}") from exc
     try:
-        return policy_utils.read_policy(path, today=today)
+        data = policy_utils.load_policy(path)
+        return policy_utils.validate_policy(merged(data, overrides) if overrides else data, today=today)
     except policy_utils.PolicyError as exc:
         raise AnsibleActionFail(f"{path}: {exc}") from exc
 
@@ -39,7 +55,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = checked_args(ARGUMENT_SPEC, self._task.args)
-        checked = read_checked_policy(args["policy"], args["today"])
+        checked = read_checked_policy(args["policy"], args["today"], args["overrides"])
         result.update(changed=False, policy=checked, warnings=list(checked.get("warnings") or []),
                       notes=list(checked.get("notes") or []))
         return result

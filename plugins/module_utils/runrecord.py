@@ -16,9 +16,9 @@ content, never half of it, even after a crash. Times are ISO 8601 in UTC.
 
 A host's phases, in order: :data:`PHASES`. A host in ``done`` or
 ``rolled_back`` is finished and its record no longer changes; a ``failed``
-host may only move on to ``rolled_back``; a host in any other phase may be
-recorded in any phase, so that a rerun after an interruption can repeat
-the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
+host may only move on to ``rolled_back`` (or be recorded ``failed`` again,
+with what a rollback tried); a host in any other phase may be recorded in
+any phase, so that a rerun after an interruption can repeat the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
 the hosts a rerun still has to do: all but ``done``, ``failed`` and
 ``rolled_back``, in wave order.
 
@@ -287,12 +287,35 @@ class RunDir:
             raise RunRecordError(f"phase: {phase!r} is not one of {', '.join(PHASES)}")
         current = self.host(host)
         was = current["phase"]
-        if was in ("done", "rolled_back") or (was == "failed" and phase != "rolled_back"):
+        if was in ("done", "rolled_back") or (was == "failed" and phase not in ("failed", "rolled_back")):
             raise RunRecordError(f"{host}: {was}, cannot move to {phase}")
         history = list(current.get("history") or ()) + [{"phase": phase, "at": _stamp(at), "detail": detail}]
         updated = {"format": FORMAT, "host": host, "phase": phase, "history": history}
         write_json(self._host_path(host), updated)
         return updated
+
+    def mark_unreachable(self, host: str, detail=None, at: datetime | None = None) -> dict | None:
+        """Note that ``host`` became unreachable: a history entry, its phase kept, so that a
+        rerun picks it up again. A finished host is left alone (returns None)."""
+        current = self.host(host)
+        if current["phase"] in FINISHED_PHASES:
+            return None
+        entry = {"unreachable": True}
+        if detail:
+            entry["message"] = str(detail)
+        history = list(current.get("history") or ()) + [
+            {"phase": current["phase"], "at": _stamp(at), "detail": entry}]
+        updated = {"format": FORMAT, "host": host, "phase": current["phase"], "history": history}
+        write_json(self._host_path(host), updated)
+        return updated
+
+    def halt(self, reason: str, at: datetime | None = None) -> dict:
+        """Stop the run's remaining waves (budget spent, canary failed): run.json says why."""
+        run = self.run
+        if not run.get("halted"):
+            run["halted"] = {"reason": str(reason), "at": _stamp(at)}
+            write_json(self.run_path, run)
+        return run
 
     def finish(self, state: str, at: datetime | None = None) -> dict:
         """Close the run: state completed, failed or aborted, and the time."""
@@ -404,14 +427,20 @@ class RunLock:
         return StaleLock(f"scope {self.scope} has a stale lock: {said}, which is gone;"
                          " break it (break_stale) once you know that run is over", owner, self.path)
 
-    def acquire(self, at: datetime | None = None) -> dict:
-        """Take the lock; LockHeld or StaleLock (with the owner) when somebody has it."""
+    def acquire(self, at: datetime | None = None, owner_pid: int | None = None) -> dict:
+        """Take the lock; LockHeld or StaleLock (with the owner) when somebody has it.
+
+        ``owner_pid`` is the process the lock belongs to (default: this one); an
+        Ansible action plugin runs in a worker process and passes the
+        ansible-playbook process, which lives as long as the run.
+        """
         try:
             os.makedirs(self.folder, mode=DIR_MODE, exist_ok=True)
         except OSError as exc:
             raise LockError(f"{self.folder}: cannot make the lock folder: {exc}", path=self.path) from exc
-        stat = _proc_stat(os.getpid())
-        record = {"format": FORMAT, "pid": os.getpid(), "pid_start": stat[1] if stat else None,
+        pid = owner_pid or os.getpid()
+        stat = _proc_stat(pid)
+        record = {"format": FORMAT, "pid": pid, "pid_start": stat[1] if stat else None,
                   "host": socket.gethostname(), "started": _stamp(at), "run_id": self.run_id,
                   "scope": self.scope, "token": secrets.token_hex(8)}
         tmp = _temp_json(self.folder, record)

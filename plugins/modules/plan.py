@@ -36,6 +36,12 @@ options:
   run_id:
     description: The run id to use instead of a new one.
     type: str
+  overrides:
+    description:
+      - Policy keys laid over the policy file before it is checked (mappings merge key by
+        key, anything else replaces). C(playbooks/emergency.yml) uses it.
+    type: dict
+    default: {}
   asset_var:
     description: Variable holding each host's registered asset_facts result.
     type: str

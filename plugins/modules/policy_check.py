@@ -20,6 +20,12 @@ options:
   policy:
     description: Path of the policy file on the controller.
     type: str
+  overrides:
+    description:
+      - Policy keys laid over the policy file before it is checked (mappings merge key by
+        key, anything else replaces). C(playbooks/emergency.yml) uses it.
+    type: dict
+    default: {}
   today:
     description: Date (YYYY-MM-DD) to judge expiries against, instead of today.
     type: str

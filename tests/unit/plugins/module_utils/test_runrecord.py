@@ -406,3 +406,41 @@ def test_unreadable_lock_is_held_not_stale(tmp_path):
 def test_break_stale_without_a_lock(tmp_path):
     with pytest.raises(LockError, match="no lock to break"):
         RunLock(tmp_path, HOSTS).break_stale()
+
+
+def test_a_failed_host_may_be_recorded_failed_again_with_what_its_rollback_tried(tmp_path):
+    run = started(tmp_path)
+    run.record("web1", "failed", {"step": "patch"})
+    run.record("web1", "failed", {"rollback_failed": True, "tried": ["apt-get install old.deb"]})
+    assert [h["phase"] for h in run.host("web1")["history"]] == ["pending", "failed", "failed"]
+    assert run.pending_hosts() == ["app1", "db2", "web2"]
+
+
+def test_an_unreachable_host_keeps_its_phase_and_stays_pending(tmp_path):
+    run = started(tmp_path)
+    run.record("web1", "patched")
+    run.mark_unreachable("web1", "unreachable during wave 1", at=T0)
+    record = run.host("web1")
+    assert record["phase"] == "patched"
+    assert record["history"][-1] == {"phase": "patched", "at": "2026-11-27T21:00:00+00:00",
+                                     "detail": {"unreachable": True, "message": "unreachable during wave 1"}}
+    assert "web1" in run.pending_hosts()
+    run.record("app1", "done")
+    assert run.mark_unreachable("app1") is None
+    assert run.host("app1")["phase"] == "done"
+
+
+def test_halt_is_written_once_with_its_reason(tmp_path):
+    run = started(tmp_path)
+    run.halt("the canary failed (app1)", at=T0)
+    run.halt("another reason", at=T0 + timedelta(minutes=5))
+    assert RunDir.load(tmp_path, RUN_ID).run["halted"] == {"reason": "the canary failed (app1)",
+                                                            "at": "2026-11-27T21:00:00+00:00"}
+
+
+def test_the_lock_can_belong_to_another_live_process(tmp_path, live_holder):
+    base = tmp_path / "elsewhere"
+    owner = RunLock(base, HOSTS, run_id=RUN_ID).acquire(owner_pid=live_holder.pid)
+    assert owner["pid"] == live_holder.pid and owner["pid_start"]
+    with pytest.raises(LockHeld):
+        RunLock(base, HOSTS).acquire()

@@ -1,0 +1,191 @@
+# Copyright: patchpilot developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin: the run record on the controller (plugins/module_utils/runrecord.py) for playbooks/patch.yml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.patchpilot.fleet.plugins.module_utils import rollout, runrecord
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
+
+ACTIONS = ("new_id", "find", "start", "load", "record", "observe", "wave_end", "status", "gate", "finish")
+ARGUMENT_SPEC = {
+    "action": {"type": "str", "required": True, "choices": list(ACTIONS)},
+    "base_dir": {"type": "path", "required": True},
+    "scope": {"type": "str"},
+    "run_id": {"type": "str"},
+    "plan_file": {"type": "path"},
+    "host": {"type": "str"},
+    "phase": {"type": "str", "choices": list(runrecord.PHASES)},
+    "detail": {"type": "raw"},
+    "wave": {"type": "int"},
+    "active_hosts": {"type": "list", "elements": "str", "default": []},
+    "halt_on_budget": {"type": "bool", "default": True},
+    "max_wait": {"type": "int", "default": 3600},
+    "now": {"type": "str"},
+    "dpkg_query": {"type": "str"},
+}
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+
+
+def parse_dpkg_query(text: str) -> dict:
+    """{package: version} of installed packages from ``dpkg-query -W -f '${Package}\\t${Version}\\t${db:Status-Abbrev}\\n'``."""
+    found = {}
+    for line in (text or "").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0] and parts[1] and (len(parts) < 3 or parts[2].strip() in ("ii", "hi")):
+            found[parts[0].split(":")[0]] = parts[1]
+    return found
+
+
+def compare(entry: dict, installed: dict) -> dict:
+    """A host's installed versions against its plan entry: as planned, as before, or neither."""
+    packages = entry.get("packages") or []
+    removals = entry.get("removals") or []
+    off_plan = [f"{p['name']} {installed.get(p['name'], '(not installed)')} (planned {p['version']})"
+                for p in packages if installed.get(p["name"]) != p["version"]]
+    off_plan += [f"{r['name']} {installed[r['name']]} (planned removed)" for r in removals if r["name"] in installed]
+    before = [f"{p['name']} {installed.get(p['name'], '(not installed)')} (was {p.get('from_version') or 'absent'})"
+              for p in packages if installed.get(p["name"]) != p.get("from_version")]
+    before += [f"{r['name']} (was {r.get('from_version')})" for r in removals
+               if installed.get(r["name"]) != r.get("from_version")]
+    return {"as_planned": not off_plan, "as_before": not before, "off_plan": off_plan, "changed_from_before": before}
+
+
+def _archive(run_dir: runrecord.RunDir, host: str) -> str:
+    return os.path.join(run_dir.path, "archive", host)
+
+
+def describe(run_dir: runrecord.RunDir) -> dict:
+    """What the playbook needs of a run: its plan, the hosts still to do per wave, the budget."""
+    plan = run_dir.plan
+    records = {host: run_dir.host(host) for host in run_dir.hosts()}
+    pending = [host for host, record in records.items() if record["phase"] not in runrecord.FINISHED_PHASES]
+    waves = rollout.wave_hosts(plan)
+    return {
+        "run_id": run_dir.run_id, "run_dir": run_dir.path, "run": run_dir.run, "plan": plan,
+        "phases": {host: record["phase"] for host, record in records.items()},
+        "pending": pending,
+        "pending_waves": {str(w): [h for h in hosts if h in pending] for w, hosts in waves.items()},
+        "canary": rollout.canary_hosts(plan),
+        "budget": rollout.budget_status(plan, records),
+        "counts": rollout.host_counts(records),
+    }
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = checked_args(ARGUMENT_SPEC, self._task.args)
+        try:
+            now = datetime.fromisoformat(args["now"]) if args["now"] else datetime.now(timezone.utc)
+        except ValueError as exc:
+            raise AnsibleActionFail(f"now: {exc}") from exc
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        try:
+            result.update(self._act(args, now, task_vars))
+        except runrecord.RunRecordError as exc:
+            raise AnsibleActionFail(f"run record: {exc}") from exc
+        except OSError as exc:
+            raise AnsibleActionFail(f"run record: {args['base_dir']}: {exc}") from exc
+        return result
+
+    def _need(self, args: dict, *names: str) -> None:
+        missing = [name for name in names if args.get(name) in (None, "")]
+        if missing:
+            raise AnsibleActionFail(f"action {args['action']} needs {', '.join(missing)}")
+
+    def _act(self, args: dict, now: datetime, task_vars: dict) -> dict:
+        action, base = args["action"], args["base_dir"]
+        if action == "new_id":
+            return {"changed": False, "run_id": new_run_id(now)}
+        if action == "find":
+            self._need(args, "scope")
+            found = runrecord.latest_unfinished(base, args["scope"])
+            return {"changed": False, "found": found is not None, "run_id": found.run_id if found else None}
+        if action == "start":
+            self._need(args, "scope", "run_id", "plan_file")
+            plan = runrecord.read_json(args["plan_file"], "plan")
+            if not isinstance(plan, dict):
+                raise AnsibleActionFail(f"{args['plan_file']}: not a plan")
+            if plan.get("run_id") != args["run_id"]:
+                # a plan reviewed earlier (patch.yml --check, plan.yml) keeps its versions; the run gets its own id
+                plan = dict(plan, planned_as=plan.get("run_id"), run_id=args["run_id"])
+            run_dir = runrecord.RunDir(base, args["run_id"])
+            run_dir.start(plan, args["scope"], at=now)
+            return {"changed": True, **describe(run_dir)}
+        self._need(args, "run_id")
+        run_dir = runrecord.RunDir.load(base, args["run_id"])
+        if action == "load":
+            return {"changed": False, **describe(run_dir)}
+        if action == "record":
+            host = args["host"] or task_vars.get("inventory_hostname")
+            self._need(dict(args, host=host), "phase")
+            record = run_dir.record(host, args["phase"], args["detail"], at=now)
+            return {"changed": True, "host": host, "phase": record["phase"]}
+        if action == "observe":
+            host = args["host"] or task_vars.get("inventory_hostname")
+            entry = next((e for e in run_dir.plan.get("hosts") or () if e.get("host") == host), None)
+            if entry is None:
+                raise AnsibleActionFail(f"{host} is not in the plan of run {run_dir.run_id}")
+            installed = parse_dpkg_query(args["dpkg_query"])
+            observed = {"format": 1, "host": host, "at": now.isoformat(), "installed": installed,
+                        **compare(entry, installed)}
+            folder = _archive(run_dir, host)
+            os.makedirs(folder, mode=0o750, exist_ok=True)
+            runrecord.write_json(os.path.join(folder, "final.json"), observed)
+            return {"changed": True, **observed}
+        if action == "wave_end":
+            self._need(args, "wave")
+            wave = rollout.wave_hosts(run_dir.plan).get(args["wave"], [])
+            active = set(args["active_hosts"])
+            marked = [host for host in wave if host not in active
+                      and run_dir.mark_unreachable(host, f"unreachable during wave {args['wave']}", at=now)]
+            return {"changed": bool(marked), "unreachable": marked, **self._status(run_dir, args, now)}
+        if action == "status":
+            return {"changed": False, **self._status(run_dir, args, now)}
+        if action == "gate":
+            self._need(args, "wave")
+            return {"changed": False, **rollout.gate(run_dir.plan, args["wave"], now, args["max_wait"])}
+        # finish: completed when every host is done, failed when any failed or the run halted,
+        # left running (to be continued by a rerun) while hosts are still pending
+        info = describe(run_dir)
+        phases = info["phases"]
+        halted = info["run"].get("halted")
+        if info["pending"] and not halted:
+            info["final"] = {}
+            return {"changed": False, "state": "running", **info}
+        state = "completed" if all(p == "done" for p in phases.values()) and not halted else "failed"
+        run_dir.finish(state, at=now)
+        info = describe(run_dir)
+        info["final"] = {}
+        for host in info["phases"]:
+            path = os.path.join(_archive(run_dir, host), "final.json")
+            info["final"][host] = runrecord.read_json(path, "final state") if os.path.isfile(path) else None
+        runrecord.write_json(os.path.join(run_dir.path, "summary.json"),
+                             {"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
+                              "halted": info["run"].get("halted"), "final": info["final"]})
+        return {"changed": True, "state": state, **info}
+
+    @staticmethod
+    def _status(run_dir: runrecord.RunDir, args: dict, now: datetime) -> dict:
+        info = describe(run_dir)
+        budget = info["budget"]
+        if budget["halt"] and args["halt_on_budget"] and not info["run"].get("halted"):
+            run_dir.halt(budget["reason"], at=now)
+            info = describe(run_dir)
+        return {"halted": info["run"].get("halted"), **info}
+
