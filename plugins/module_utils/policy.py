@@ -48,10 +48,23 @@ defaults shown)::
         "restart_services": "flag",               # True | False | "flag"
         "snapshot": {"default": "package", "groups": {}},   # SNAPSHOT_PROVIDERS
         "health_checks": {"services": [], "ports": [], "failed_units": True,
-                          "journal_errors_max": None, "load_factor": None},
+                          "journal_errors_max": None, "load_factor": None,
+                          "memory_factor": None,      # number above 1
+                          "http": [],       # [{"name": URL, "url": URL, "status": 200, "timeout": 10}]
+                          "commands": []},  # [{"name": LINE, "command": [argv], "rc": 0}]
         "hooks": {"pre_host": [], "post_host": [], "pre_wave": [], "post_wave": []},
+            # each hook: {"name": str, "command": [argv] | None, "url": str | None,
+            #             "on": "host" | "controller",   # url hooks: always controller
+            #             "method": "POST" | None, "body": {} | None, "status": 200 | None,
+            #             "timeout": 30, "undo": a hook of the same form (its undo None) | None}
+            # a plain command line or argv list becomes {"command": argv, "name": the line,
+            # "on": "host" for *_host, "controller" for *_wave}
         "notifications": [],   # [{"type": "email", "target": "ops@example.com",
-                               #   "events": ["start", "wave", "failure", "done"]}]
+                               #   "events": ["start", "wave", "reboot", "failure", "done"],
+                               #   "smtp_host": "localhost", "smtp_port": 25, "from": None,
+                               #   "secure": "try", "username": None}]
+                               # webhook: + "method": "POST", "headers": {}, "auth": "none"
+                               # wall, log: type, target (None for wall), events
         "priority": {...},     # priority.validate_policy's result; its "emergency" is the
                                # top-level emergency's cves and packages
         "notes": [],           # what migration changed
@@ -103,8 +116,9 @@ except ImportError:  # only the controller reads policies, and it always has PyY
     yaml = None
 
 __all__ = [
-    "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
-    "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "PolicyError",
+    "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "HOOK_METHODS", "HOOK_PLACES", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
+    "SECRET_HEADERS", "SMTP_SECURE", "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "WEBHOOK_AUTH",
+    "WEBHOOK_METHODS", "PolicyError",
     "load_policy", "migrate", "read_policy", "validate_policy",
 ]
 
@@ -113,9 +127,16 @@ SUPPORTED_VERSIONS = (1, 2)
 REBOOT_CHOICES = ("never", "if_required", "always")
 RESTART_CHOICES = (True, False, "flag")
 SNAPSHOT_PROVIDERS = ("package", "btrfs", "lvm", "aws_ebs", "none")
-NOTIFICATION_TYPES = ("email", "webhook", "log")
-EVENTS = ("start", "wave", "failure", "done")
+NOTIFICATION_TYPES = ("email", "webhook", "wall", "log")
+EVENTS = ("start", "wave", "reboot", "failure", "done")
 HOOKS = ("pre_host", "post_host", "pre_wave", "post_wave")
+HOOK_PLACES = ("host", "controller")
+HOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+WEBHOOK_METHODS = ("POST", "PUT", "PATCH")
+SMTP_SECURE = ("never", "try", "starttls", "always")
+WEBHOOK_AUTH = ("none", "bearer")
+#: Headers that carry credentials: never written in the policy (see docs/policy.md, notifications).
+SECRET_HEADERS = ("authorization", "proxy-authorization")
 NEW_DEPENDENCIES = ("approved", "any")
 ITEM_KINDS = ("package", "cve", "advisory")
 
@@ -146,7 +167,7 @@ DEFAULTS = {
     "restart_services": "flag",
     "snapshot": {"default": "package", "groups": {}},
     "health_checks": {"services": [], "ports": [], "failed_units": True, "journal_errors_max": None,
-                      "load_factor": None},
+                      "load_factor": None, "memory_factor": None, "http": [], "commands": []},
     "hooks": {"pre_host": [], "post_host": [], "pre_wave": [], "post_wave": []},
     "notifications": [],
     "priority": None,  # filled from priority.validate_policy
@@ -162,8 +183,15 @@ _ROLLOUT_KEYS = ("canary", "soak_minutes", "waves", "max_per_wave_per_group", "a
 _CANARY_KEYS = ("hosts", "group", "percent")
 _BUDGET_KEYS = ("max_failed", "count_unreachable")
 _SNAPSHOT_KEYS = ("default", "groups")
-_HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load_factor")
+_HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load_factor", "memory_factor",
+                "http", "commands")
+_HTTP_CHECK_KEYS = ("name", "url", "status", "timeout")
+_COMMAND_CHECK_KEYS = ("name", "command", "rc")
+_HOOK_KEYS = ("name", "command", "url", "on", "method", "body", "status", "timeout", "undo")
 _NOTIFICATION_KEYS = ("type", "target", "events")
+_EMAIL_KEYS = ("smtp_host", "smtp_port", "from", "secure", "username")
+_WEBHOOK_KEYS = ("method", "headers", "auth")
+_HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PRIORITY_KEYS = ("sla_days", "severity_by_classification", "weights")
 #: Version 1 keys and where version 2 keeps them.
 _V1_KEYS = {"canary_percent": "rollout.canary.percent", "waves": "rollout.waves"}
@@ -211,6 +239,10 @@ if yaml is not None:
             if isinstance(node, yaml.MappingNode):
                 seen = set()
                 for key_node, _value_node in node.value:
+                    # A key is a name, never a boolean: a hook's `on:` stays "on" (YAML 1.1 reads it as true).
+                    if key_node.tag == "tag:yaml.org,2002:bool" and isinstance(key_node, yaml.ScalarNode) \
+                            and key_node.style is None:
+                        key_node.tag = "tag:yaml.org,2002:str"
                     if key_node.tag == "tag:yaml.org,2002:merge":
                         continue
                     key = self.construct_object(key_node, deep=True)
@@ -835,6 +867,114 @@ def _check_snapshot(check: _Checker, section) -> dict:
     return out
 
 
+def _url(check: _Checker, value, path: str) -> str | None:
+    """An http(s) URL without credentials in it, or None (reported)."""
+    if not isinstance(value, str) or not value.strip():
+        check.error(path, f"expected an http:// or https:// URL, got {_plain(value)}")
+        return None
+    value = value.strip()
+    if not _URL_RE.match(value):
+        check.error(path, f"{_plain(value)} is not an http:// or https:// URL")
+        return None
+    if "@" in value.split("/", 3)[2]:
+        check.error(path, "a URL with a user or password in it: credentials do not belong in the policy "
+                          "(for a webhook use auth: bearer and the variable patchpilot_webhook_token)")
+        return None
+    return value
+
+
+def _command(check: _Checker, value, path: str) -> list | None:
+    """A command as an argument list: a command line split as a shell would (no shell runs it), or a list."""
+    if isinstance(value, str) and value.strip():
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            check.error(path, f"cannot split the command line: {exc}")
+            return None
+        if argv:
+            return argv
+    if isinstance(value, (list, tuple)) and value \
+            and all(isinstance(arg, str) for arg in value) and value[0].strip():
+        return list(value)
+    if isinstance(value, (list, tuple)) and value:
+        check.error(path, "expected a list of arguments: strings, the first (the program) not empty")
+        return None
+    check.error(path, f"expected a command line or a list of arguments, got {_plain(value)}")
+    return None
+
+
+def _status(check: _Checker, section: Mapping, path: str, default: int = 200) -> int:
+    value = section.get("status")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        check.error(f"{path}.status", f"expected an HTTP status code from 100 to 599, got {_plain(value)}")
+        return default
+    return value
+
+
+def _name(check: _Checker, section: Mapping, path: str, default: str) -> str:
+    value = section.get("name")
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value.strip():
+        check.error(f"{path}.name", f"expected a non-empty string, got {_plain(value)}")
+        return default
+    return value.strip()
+
+
+def _http_checks(check: _Checker, items, path: str) -> list:
+    if items is None:
+        return []
+    if not isinstance(items, (list, tuple)):
+        check.error(path, f"expected a list of {{url, status, timeout, name}} mappings, got {_kind(items)}")
+        return []
+    out = []
+    for index, raw in enumerate(items):
+        where = f"{path}[{index}]"
+        item = check.mapping(raw, where, _HTTP_CHECK_KEYS, "a mapping with url (and status, timeout, name)")
+        if item is None:
+            continue
+        before = len(check.errors)
+        if item.get("url") is None:
+            check.error(f"{where}.url", "required (an http:// or https:// URL)")
+            url = None
+        else:
+            url = _url(check, item["url"], f"{where}.url")
+        entry = {"name": _name(check, item, where, url or ""), "url": url, "status": _status(check, item, where),
+                 "timeout": check.whole(item, "timeout", where, 10, minimum=1, unit="seconds")}
+        if len(check.errors) == before:
+            out.append(entry)
+    return out
+
+
+def _command_checks(check: _Checker, items, path: str) -> list:
+    if items is None:
+        return []
+    if not isinstance(items, (list, tuple)):
+        check.error(path, f"expected a list of {{command, rc, name}} mappings, got {_kind(items)}")
+        return []
+    out = []
+    for index, raw in enumerate(items):
+        where = f"{path}[{index}]"
+        item = check.mapping(raw, where, _COMMAND_CHECK_KEYS, "a mapping with command (and rc, name)")
+        if item is None:
+            continue
+        before = len(check.errors)
+        if item.get("command") is None:
+            check.error(f"{where}.command", "required (a command line or a list of arguments)")
+            argv = None
+        else:
+            argv = _command(check, item["command"], f"{where}.command")
+        entry = {"name": _name(check, item, where, shlex.join(argv) if argv else ""), "command": argv,
+                 "rc": check.whole(item, "rc", where, 0, unit="exit status")}
+        if entry["rc"] > 255:
+            check.error(f"{where}.rc", f"expected an exit status from 0 to 255, got {entry['rc']}")
+        if len(check.errors) == before:
+            out.append(entry)
+    return out
+
+
 def _check_health(check: _Checker, section) -> dict:
     out = copy.deepcopy(DEFAULTS["health_checks"])
     section = check.mapping(section, "health_checks", _HEALTH_KEYS)
@@ -858,7 +998,89 @@ def _check_health(check: _Checker, section) -> dict:
             check.error("health_checks.load_factor", f"expected a number above 0 or null, got {_plain(load)}")
         else:
             out["load_factor"] = load
+    memory = section.get("memory_factor")
+    if memory is not None:
+        if isinstance(memory, bool) or not isinstance(memory, (int, float)) or not memory > 1 \
+                or math.isinf(memory):
+            check.error("health_checks.memory_factor", f"expected a number above 1 or null, got {_plain(memory)}")
+        else:
+            out["memory_factor"] = memory
+    out["http"] = _http_checks(check, section.get("http"), "health_checks.http")
+    out["commands"] = _command_checks(check, section.get("commands"), "health_checks.commands")
     return out
+
+
+def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) -> dict | None:
+    """One hook in its normalised form (docs/policy.md, hooks), or None (reported)."""
+    default_on = "host" if phase.endswith("_host") else "controller"
+    if not isinstance(raw, Mapping):
+        argv = _command(check, raw, path)
+        if argv is None:
+            return None
+        return {"name": raw.strip() if isinstance(raw, str) else shlex.join(argv), "command": argv, "url": None,
+                "on": default_on, "method": None, "body": None, "status": None, "timeout": 30, "undo": None}
+    before = len(check.errors)
+    if True in raw and "on" not in raw:  # `on:` read by a YAML 1.1 reader (PyYAML, Ansible) is the key True
+        raw = {("on" if key is True else key): value for key, value in raw.items()}
+    item = check.mapping(raw, path, _HOOK_KEYS)
+    if is_undo and item.get("undo") is not None:
+        check.error(f"{path}.undo", "an undo has no undo of its own")
+    given = [key for key in ("command", "url") if item.get(key) is not None]
+    if len(given) != 1:
+        check.error(path, "give exactly one of command or url" + (" (got both)" if len(given) == 2 else ""))
+        return None
+    hook = {"name": None, "command": None, "url": None, "on": default_on, "method": None, "body": None,
+            "status": None, "timeout": check.whole(item, "timeout", path, 30, minimum=1, unit="seconds"),
+            "undo": None}
+    place = item.get("on")
+    if given == ["command"]:
+        hook["command"] = _command(check, item["command"], f"{path}.command")
+        for key in ("method", "body", "status"):
+            if item.get(key) is not None:
+                check.error(f"{path}.{key}", "only for a url hook")
+        if place is not None:
+            if place not in HOOK_PLACES:
+                check.error(f"{path}.on", f"{_plain(place)} is not one of {', '.join(HOOK_PLACES)}")
+            else:
+                hook["on"] = place
+        default_name = shlex.join(hook["command"]) if hook["command"] else ""
+    else:
+        hook["url"] = _url(check, item["url"], f"{path}.url")
+        hook["on"] = "controller"
+        if place is not None and place != "controller":
+            check.error(f"{path}.on", f"a url hook always runs from the controller, got {_plain(place)}")
+        method = item.get("method")
+        hook["method"] = "POST"
+        if method is not None:
+            if not isinstance(method, str) or method.strip().upper() not in HOOK_METHODS:
+                check.error(f"{path}.method", f"{_plain(method)} is not one of {', '.join(HOOK_METHODS)}")
+            else:
+                hook["method"] = method.strip().upper()
+        body = item.get("body")
+        if body is not None:
+            if not isinstance(body, Mapping):
+                check.error(f"{path}.body", f"expected a mapping (sent as JSON), got {_kind(body)}")
+            else:
+                hook["body"] = _as_json_data(body)
+        hook["status"] = _status(check, item, path)
+        default_name = f"{hook['method']} {hook['url'] or ''}"
+    hook["name"] = _name(check, item, path, default_name)
+    if item.get("undo") is not None and not is_undo:
+        hook["undo"] = _hook(check, item["undo"], f"{path}.undo", phase, is_undo=True)
+    if len(check.errors) > before:
+        return None
+    return hook
+
+
+def _as_json_data(value):
+    """Plain JSON data: dates (YAML reads 2026-01-01 as one) become ISO strings, keys strings."""
+    if isinstance(value, Mapping):
+        return {str(key): _as_json_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_json_data(item) for item in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
 
 
 def _check_hooks(check: _Checker, section) -> dict:
@@ -867,27 +1089,84 @@ def _check_hooks(check: _Checker, section) -> dict:
     if not section:
         return out
     for key in HOOKS:
-        commands = section.get(key)
-        if commands is None:
+        hooks = section.get(key)
+        if hooks is None:
             continue
-        if not isinstance(commands, (list, tuple)):
-            check.error(f"hooks.{key}", f"expected a list of commands, got {_kind(commands)}")
+        if not isinstance(hooks, (list, tuple)):
+            check.error(f"hooks.{key}", f"expected a list of hooks (commands or mappings), got {_kind(hooks)}")
             continue
-        for index, command in enumerate(commands):
-            path = f"hooks.{key}[{index}]"
-            if isinstance(command, str) and command.strip():
-                try:
-                    if shlex.split(command):
-                        out[key].append(command)
-                        continue
-                except ValueError as exc:
-                    check.error(path, f"cannot split the command line: {exc}")
-                    continue
-            if isinstance(command, (list, tuple)) and command \
-                    and all(isinstance(arg, str) for arg in command) and command[0].strip():
-                out[key].append(list(command))
-                continue
-            check.error(path, f"expected a command line or a list of arguments, got {_plain(command)}")
+        for index, raw in enumerate(hooks):
+            hook = _hook(check, raw, f"hooks.{key}[{index}]", key)
+            if hook is not None:
+                out[key].append(hook)
+    return out
+
+
+def _email_options(check: _Checker, item: Mapping, path: str) -> dict:
+    out = {"smtp_host": "localhost", "smtp_port": 25, "from": None, "secure": "try", "username": None}
+    host = item.get("smtp_host")
+    if host is not None:
+        if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host.strip()):
+            check.error(f"{path}.smtp_host", f"expected a host name or address, got {_plain(host)}")
+        else:
+            out["smtp_host"] = host.strip()
+    port = item.get("smtp_port")
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            check.error(f"{path}.smtp_port", f"expected a port number from 1 to 65535, got {_plain(port)}")
+        else:
+            out["smtp_port"] = port
+    sender = item.get("from")
+    if sender is not None:
+        if not isinstance(sender, str) or not _EMAIL_RE.match(sender.strip()):
+            check.error(f"{path}.from", f"{_plain(sender)} is not an email address")
+        else:
+            out["from"] = sender.strip()
+    secure = item.get("secure")
+    if secure is not None:
+        if secure not in SMTP_SECURE:
+            check.error(f"{path}.secure", f"{_plain(secure)} is not one of {', '.join(SMTP_SECURE)}")
+        else:
+            out["secure"] = secure
+    user = item.get("username")
+    if user is not None:
+        if not isinstance(user, str) or not user.strip():
+            check.error(f"{path}.username", f"expected a non-empty string, got {_plain(user)}")
+        else:
+            out["username"] = user.strip()
+    return out
+
+
+def _webhook_options(check: _Checker, item: Mapping, path: str) -> dict:
+    out = {"method": "POST", "headers": {}, "auth": "none"}
+    method = item.get("method")
+    if method is not None:
+        if not isinstance(method, str) or method.strip().upper() not in WEBHOOK_METHODS:
+            check.error(f"{path}.method", f"{_plain(method)} is not one of {', '.join(WEBHOOK_METHODS)}")
+        else:
+            out["method"] = method.strip().upper()
+    headers = item.get("headers")
+    if headers is not None and not isinstance(headers, Mapping):
+        check.error(f"{path}.headers", f"expected a mapping of header name to value, got {_kind(headers)}")
+    else:
+        for name, value in (headers or {}).items():
+            where = f"{path}.headers.{name}"
+            if not isinstance(name, str) or not _HEADER_RE.match(name):
+                check.error(f"{path}.headers", f"{_plain(name)} is not an HTTP header name")
+            elif name.lower() in SECRET_HEADERS:
+                check.error(where, "credentials do not belong in the policy (it is plain text, reviewed and "
+                                   "versioned): set auth: bearer and keep the token in the variable "
+                                   "patchpilot_webhook_token (Ansible Vault or an AWX credential)")
+            elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                check.error(where, f"expected a string, got {_plain(value)}")
+            else:
+                out["headers"][name] = str(value)
+    auth = item.get("auth")
+    if auth is not None:
+        if auth not in WEBHOOK_AUTH:
+            check.error(f"{path}.auth", f"{_plain(auth)} is not one of {', '.join(WEBHOOK_AUTH)}")
+        else:
+            out["auth"] = auth
     return out
 
 
@@ -900,43 +1179,46 @@ def _check_notifications(check: _Checker, items) -> list:
     out = []
     for index, raw in enumerate(items):
         path = f"notifications[{index}]"
-        item = check.mapping(raw, path, _NOTIFICATION_KEYS, "a mapping with type, target and events")
+        kind = raw.get("type") if isinstance(raw, Mapping) else None
+        extra = _EMAIL_KEYS if kind == "email" else _WEBHOOK_KEYS if kind == "webhook" else ()
+        before = len(check.errors)
+        if kind == "email" and "password" in raw:
+            check.error(f"{path}.password", "the SMTP password is never written in the policy: set the variable "
+                                            "patchpilot_smtp_password (Ansible Vault or an AWX credential)")
+            raw = {key: value for key, value in raw.items() if key != "password"}
+        item = check.mapping(raw, path, _NOTIFICATION_KEYS + extra, "a mapping with type, target and events")
         if item is None:
             continue
-        ok = True
-        kind = item.get("type")
         if kind is None:
             check.error(f"{path}.type", f"required ({', '.join(NOTIFICATION_TYPES)})")
-            ok = False
         elif kind not in NOTIFICATION_TYPES:
             check.error(f"{path}.type", f"{_plain(kind)} is not one of {', '.join(NOTIFICATION_TYPES)}")
-            ok = False
         target = item.get("target")
         if target is None:
             if kind in ("email", "webhook"):
                 check.error(f"{path}.target", f"required for a {kind} notification")
-                ok = False
+        elif kind == "wall":
+            check.error(f"{path}.target", "a wall message goes to the terminals of the hosts being patched: "
+                                          "it has no target")
         elif not isinstance(target, str) or not target.strip():
             check.error(f"{path}.target", f"expected a non-empty string, got {_plain(target)}")
-            ok = False
         elif kind == "email" and not _EMAIL_RE.match(target.strip()):
             check.error(f"{path}.target", f"{_plain(target)} is not an email address")
-            ok = False
-        elif kind == "webhook" and not _URL_RE.match(target.strip()):
-            check.error(f"{path}.target", f"{_plain(target)} is not an http:// or https:// URL")
-            ok = False
+        elif kind == "webhook":
+            _url(check, target, f"{path}.target")
         events = list(EVENTS)
         if item.get("events") is not None:
-            before = len(check.errors)
+            errors = len(check.errors)
             events = check.subset(item["events"], f"{path}.events", EVENTS)
-            if len(check.errors) > before:
-                ok = False
-            elif not events:
+            if len(check.errors) == errors and not events:
                 check.error(f"{path}.events", f"expected at least one of {', '.join(EVENTS)}")
-                ok = False
-        if ok:
-            out.append({"type": kind, "target": target.strip() if isinstance(target, str) else None,
-                        "events": events})
+        entry = {"type": kind, "target": target.strip() if isinstance(target, str) else None, "events": events}
+        if kind == "email":
+            entry.update(_email_options(check, item, path))
+        elif kind == "webhook":
+            entry.update(_webhook_options(check, item, path))
+        if len(check.errors) == before:
+            out.append(entry)
     return out
 
 

@@ -103,8 +103,11 @@ def test_example_policy_validates_and_normalises():
     assert result["budget"]["max_failed"] == {"percent": 10}
     assert result["windows"]["maintenance"][0] == {
         "name": "weeknights", "days": ["mon", "tue", "wed", "thu"], "start": "22:00", "end": "04:00"}
-    assert result["hooks"]["post_host"] == [["/usr/local/sbin/lb-undrain", "--quiet"]]
-    assert result["notifications"][1]["events"] == ["start", "wave", "failure", "done"]
+    assert result["hooks"]["post_host"] == [{
+        "name": "/usr/local/sbin/lb-undrain --quiet", "command": ["/usr/local/sbin/lb-undrain", "--quiet"],
+        "url": None, "on": "host", "method": None, "body": None, "status": None, "timeout": 30, "undo": None}]
+    assert result["hooks"]["pre_host"][0]["undo"]["url"] == "https://lb.example.com/api/pools/web/members/{host}/enable"
+    assert result["notifications"][1]["events"] == ["start", "wave", "reboot", "failure", "done"]
     assert result["priority"]["sla_days"] == {**DEFAULT_SLA_DAYS, "critical": 1}
     assert result["priority"]["severity_by_classification"]["third_party"] == "high"
     assert result["priority"]["emergency"] == {"cves": ["CVE-2026-9999"], "packages": ["openssl*", "libssl*"]}
@@ -350,13 +353,13 @@ BAD = [
     ("hook-empty", changed(hooks__post_wave=[""]),
      "hooks.post_wave[0]: expected a command line or a list of arguments, got ''"),
     ("notification-type", changed(notifications=[{"type": "sms", "target": "+49"}]),
-     "notifications[0].type: 'sms' is not one of email, webhook, log"),
+     "notifications[0].type: 'sms' is not one of email, webhook, wall, log"),
     ("notification-email", changed(notifications=[{"type": "email", "target": "ops"}]),
      "notifications[0].target: 'ops' is not an email address"),
     ("notification-webhook", changed(notifications=[{"type": "webhook", "target": "ftp://example.com/x"}]),
      "notifications[0].target: 'ftp://example.com/x' is not an http:// or https:// URL"),
     ("notification-event", changed(notifications=[{"type": "log", "events": ["boot"]}]),
-     "notifications[0].events[0]: 'boot' is not one of start, wave, failure, done"),
+     "notifications[0].events[0]: 'boot' is not one of start, wave, reboot, failure, done"),
     ("priority-value", changed(priority__sla_days={"high": "soon"}),
      "priority.sla_days.high: expected a whole number of days, 0 or more, got 'soon'"),
     ("priority-typo", changed(priority__weight={}), "priority.weight: unknown key (did you mean weights?)"),
@@ -402,7 +405,7 @@ def test_every_error_is_listed_at_once():
         "rollout.parallel: expected a whole number, 1 or more, got 0",
         "budget.max_failed: 150% is more than 100%",
         "reboot: choose never, if_required or always",
-        "notifications[0].type: 'pager' is not one of email, webhook, log",
+        "notifications[0].type: 'pager' is not one of email, webhook, wall, log",
     ]
     assert caught.value.errors == expected
     text = str(caught.value)

@@ -1,0 +1,1 @@
+"""Local servers on loopback for the tests (tests/support/servers.py)."""
