@@ -61,6 +61,12 @@ def compare(entry: dict, installed: dict) -> dict:
     return {"as_planned": not off_plan, "as_before": not before, "off_plan": off_plan, "changed_from_before": before}
 
 
+def _marked(record: dict) -> bool:
+    history = record.get("history") or ()
+    detail = history[-1].get("detail") if history else None
+    return isinstance(detail, dict) and detail.get("unreachable") is True
+
+
 def _archive(run_dir: runrecord.RunDir, host: str) -> str:
     return os.path.join(run_dir.path, "archive", host)
 
@@ -149,12 +155,15 @@ class ActionModule(ActionBase):
             runrecord.write_json(os.path.join(folder, "final.json"), observed)
             return {"changed": True, **observed}
         if action == "wave_end":
-            self._need(args, "wave")
-            wave = rollout.wave_hosts(run_dir.plan).get(args["wave"], [])
+            # every host of the wave (all hosts of the run without a wave) not in active_hosts
+            # and not finished went unreachable; a host marked already is not marked again
+            waves = rollout.wave_hosts(run_dir.plan)
+            hosts = waves.get(args["wave"], []) if args["wave"] is not None else [h for w in waves.values() for h in w]
             active = set(args["active_hosts"])
-            marked = [host for host in wave if host not in active
-                      and run_dir.mark_unreachable(host, f"unreachable during wave {args['wave']}", at=now)]
-            return {"changed": bool(marked), "unreachable": marked, **self._status(run_dir, args, now)}
+            where = f"during wave {args['wave']}" if args["wave"] is not None else "before this wave"
+            marked = [host for host in hosts if host not in active and not _marked(run_dir.host(host))
+                      and run_dir.mark_unreachable(host, f"unreachable {where}", at=now)]
+            return {"changed": bool(marked), "went_unreachable": marked, **self._status(run_dir, args, now)}
         if action == "status":
             return {"changed": False, **self._status(run_dir, args, now)}
         if action == "gate":

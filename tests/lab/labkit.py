@@ -93,14 +93,20 @@ class Lab:
         assert proc.returncode == 0, proc.stderr
 
 
-def _ansible(tool: str, *args: str, check: bool, timeout: int,
-             extra_env: dict | None = None) -> subprocess.CompletedProcess:
+def ansible_env(extra_env: dict | None = None) -> dict:
+    """The environment the suite runs Ansible in: the venv's tools, the checkout's ansible.cfg."""
     env = dict(os.environ)
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
     env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["ANSIBLE_NOCOLOR"] = "1"
     env.update(extra_env or {})
+    return env
+
+
+def _ansible(tool: str, *args: str, check: bool, timeout: int,
+             extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = ansible_env(extra_env)
     proc = subprocess.run([str(VENV_BIN / tool), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)
     if check:
