@@ -197,4 +197,3 @@ class ActionModule(ActionBase):
             run_dir.halt(budget["reason"], at=now)
             info = describe(run_dir)
         return {"halted": info["run"].get("halted"), **info}
-

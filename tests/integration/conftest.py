@@ -8,4 +8,4 @@ TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from support.moto_server import moto_server  # noqa: E402,F401  (fixture)
+from support.moto_server import moto_server  # noqa: E402,F401  # pylint: disable=unused-import

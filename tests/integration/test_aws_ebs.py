@@ -333,7 +333,7 @@ BAD_INPUT = [
 def test_snapshot_refuses_bad_input(tmp_path, moto_server):
     """Each bad setting fails its host with a message naming the variable, never a traceback."""
     hosts = {}
-    for case, overrides, _ in BAD_INPUT:
+    for case, overrides, _message in BAD_INPUT:
         variables = snapshot_vars(moto_server, tmp_path / case, "20260101T000000Z-bad", **overrides)
         variables.pop("snapshot_aws_secret_key")
         hosts[case] = {"ansible_connection": "local", "ansible_python_interpreter": PYTHON, **variables}
@@ -352,7 +352,7 @@ def test_snapshot_refuses_bad_input(tmp_path, moto_server):
     assert proc.returncode != 0, output(proc)
     assert "Traceback" not in text
     assert moto_server.secret_key not in text
-    for case, _, message in BAD_INPUT:
+    for case, _overrides, message in BAD_INPUT:
         assert f"snapshot_provider aws_ebs on {case}: {message}" in text, f"{case}:\n{output(proc)}"
         assert f"{case} : ok=" in text and "failed=1" in text.split(f"{case} : ok=")[1].split(" ignored")[0], case
         assert not (tmp_path / case / "snapshot.json").exists()

@@ -135,11 +135,15 @@ def offer_fault(lab, name: str, package: str) -> None:
     """Give the host the faults component, pinned so that only ``package`` of it can be installed."""
     sources = (f"deb [signed-by={KEYRING}] file:{REPO} lab main faults\n"
                f"deb [signed-by={KEYRING}] file:{REPO} lab-security main\n")
-    prefs = ("Package: pplab-fault-*\nPin: release c=faults\nPin-Priority: -1\n\n"
-             f"Package: {package}\nPin: release c=faults\nPin-Priority: 500\n")
+    # apt takes the first record that matches a package: the offered one comes first
+    prefs = (f"Package: {package}\nPin: release c=faults\nPin-Priority: 500\n\n"
+             "Package: pplab-fault-*\nPin: release c=faults\nPin-Priority: -1\n")
     lab.ssh(lab.host(name), f"printf %s '{sources}' | sudo tee /etc/apt/sources.list.d/patchpilot-lab.list >/dev/null"
                             f" && printf %s '{prefs}' | sudo tee /etc/apt/preferences.d/patchpilot-faults >/dev/null"
                             " && sudo apt-get update -qq")
+    simulated = lab.ssh(lab.host(name), "apt-get -s dist-upgrade").stdout
+    offered = sorted({line.split()[1] for line in simulated.splitlines() if line.startswith("Inst pplab-fault-")})
+    assert offered == [package], f"{name}: fault updates offered: {offered}"
 
 
 def plan_of(run_dir: Path) -> dict:
@@ -260,8 +264,9 @@ def verify_faults_run(lab, tmp_path_factory):
     for name, (package, _checks) in VERIFY_FAULTS.items():
         offer_fault(lab, name, package)
     before = {name: dpkg(lab, name) for name in DEBIAN}
+    # no reboot: the verification, not the reboot's own check, must catch the broken service
     rules = policy(rollout={"canary": None, "waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 3},
-                   health_checks={"http": [{"url": "http://127.0.0.1:8081/", "status": 200, "name": "http"}],
+                   reboot="never", health_checks={"http": [{"url": "http://127.0.0.1:8081/", "status": 200, "name": "http"}],
                                   "journal_errors_max": 20})
     rules["rollout"].pop("canary")
     proc = rollout.run(rules)
@@ -288,22 +293,25 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
 def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(lab, rollout):
     offer_fault(lab, "app01", "pplab-fault-postinst")
     before = {name: dpkg(lab, name) for name in DEBIAN}
-    holder = subprocess.Popen(lab.ssh_argv(lab.host("db01"), "sudo flock /var/lib/dpkg/lock-frontend sleep 900"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # dpkg's lock as apt and dpkg take it (an fcntl lock: flock(1) would be invisible to them)
+    hold = ("sudo python3 -c \"import fcntl,time;f=open('/var/lib/dpkg/lock-frontend','w');"
+            "fcntl.lockf(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(900)\"")
+    holder = subprocess.Popen(lab.ssh_argv(lab.host("db01"), hold), stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        time.sleep(2)
+        assert holder.stdout.readline().strip() == "locked"
         rules = policy(rollout={"waves": [2, "rest"], "anti_affinity": []}, budget={"max_failed": 1})
         rules["rollout"].pop("canary")
         proc = rollout.run(rules, "-e", "preflight_lock_timeout=15")
     finally:
         os.killpg(holder.pid, signal.SIGTERM)
         holder.wait()
-        lab.ssh(lab.host("db01"), "sudo pkill -f 'flock /var/lib/dpkg/lock-frontend' || true")
+        lab.ssh(lab.host("db01"), "sudo pkill -f 'lock-frontend' || true")
     assert proc.returncode != 0, explain(proc)
     run_dir = rollout.last()
     plan = plan_of(run_dir)
     summary = rollout.read(run_dir / "summary.json")
-    assert plan["app01"]["wave"] == plan["db01"]["wave"] == 0 and plan["web01"]["wave"] == 1
+    assert plan["app01"]["wave"] == plan["db01"]["wave"] < plan["web01"]["wave"]
     db01 = rollout.host_record(run_dir, "db01")
     assert db01["phase"] == "failed" and "lock" in json.dumps(db01["history"][-1]["detail"]).lower()
     assert summary["phases"]["app01"] == "rolled_back"
@@ -415,3 +423,66 @@ def test_a_bad_emergency_request_is_refused_before_any_host(lab, rollout):
     assert proc.returncode != 0
     assert "is not a CVE id" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+SMALL_VAR = "pp-rollout-smallvar"
+
+
+@pytest.fixture
+def small_var_host(lab, tmp_path):
+    """A lab host (Debian 12 image) whose /var is a small filesystem of its own, nearly full.
+
+    podman copies the image's /var into the tmpfs, so dpkg's database is there;
+    Ansible reaches the container with the podman connection.
+    """
+    subprocess.run(["podman", "rm", "-f", SMALL_VAR], capture_output=True, check=False)
+    subprocess.run(["podman", "run", "-d", "--name", SMALL_VAR, "--hostname", "smallvar", "--network", "none",
+                    "--systemd", "always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+                    "--mount", "type=tmpfs,destination=/var,tmpfs-size=200m",
+                    "-v", f"{lab.state['repo_dir']}:/srv/patchpilot-repo:ro",
+                    "localhost/patchpilot-lab/host:debian12", "/sbin/init"], check=True, capture_output=True)
+    try:
+        def booted():
+            proc = subprocess.run(["podman", "exec", SMALL_VAR, "systemctl", "is-system-running"],
+                                  capture_output=True, text=True, check=False)
+            return proc.stdout.strip() in ("running", "degraded")
+        Rollout(lab, tmp_path).wait_for(booted, timeout=60)
+        # leave about 8 MiB: enough for apt's lists (the scan), far below preflight's default 500 MiB
+        subprocess.run(["podman", "exec", SMALL_VAR, "sh", "-c",
+                        "avail=$(df -Pk /var | awk 'NR==2 {print $4}'); fallocate -l $(( (avail - 8192) * 1024 )) /var/fill"],
+                       check=True, capture_output=True)
+        inventory = tmp_path / "smallvar.yml"
+        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"smallvar": {
+            "ansible_connection": "containers.podman.podman", "ansible_host": SMALL_VAR,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "patchpilot_vendor_origins": ["Debian", "Patchpilot Lab", "patchpilot-lab"],
+            "patchpilot_reboot_packages": ["pplab-kernel"]}}}}), encoding="utf-8")
+        yield inventory
+    finally:
+        subprocess.run(["podman", "rm", "-f", SMALL_VAR], capture_output=True, check=False)
+
+
+def container_dpkg(name: str) -> dict:
+    out = subprocess.run(["podman", "exec", name, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n"],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("\t") for line in out.splitlines())
+
+
+def test_a_full_var_is_refused_by_preflight_before_any_change(lab, tmp_path, small_var_host):
+    rollout = Rollout(lab, tmp_path)
+    before = container_dpkg(SMALL_VAR)
+    rules = policy(rollout={"canary": None, "waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 0})
+    rules["rollout"].pop("canary")
+    argv = rollout.argv(rules, limit="smallvar")
+    argv[argv.index("-i") + 1] = str(small_var_host)
+    proc = subprocess.run(argv, cwd=tmp_path, env=ansible_env(), capture_output=True, text=True, timeout=1200,
+                          check=False)
+    assert proc.returncode != 0, explain(proc)
+    run_dir = rollout.last()
+    assert plan_of(run_dir)["smallvar"]["packages"], "the host had nothing to patch: the test proves nothing"
+    record = rollout.host_record(run_dir, "smallvar")
+    assert record["phase"] == "failed"
+    message = record["history"][-1]["detail"]["message"]
+    assert "free_space" in message and "/var" in message, message
+    assert [h["phase"] for h in record["history"]] == ["pending", "failed"], "the host went past preflight"
+    assert container_dpkg(SMALL_VAR) == before

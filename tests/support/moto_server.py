@@ -81,7 +81,7 @@ def start(log: Path, attempts: int = 3) -> tuple[subprocess.Popen, MotoServer]:
     """Start moto_server on a free port; retry on another port if one was taken meanwhile."""
     binary = moto_server_binary()
     last_output = ""
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         port = free_port()
         url = f"http://{HOST}:{port}"
         with log.open("ab") as out:

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from support.servers import free_port, http_server, smtp_server  # noqa: F401 (fixtures)
+from support.servers import free_port, http_server, smtp_server  # noqa: F401  # pylint: disable=unused-import
 
 
 def test_smtp_server_keeps_messages(smtp_server):

@@ -72,8 +72,8 @@ def test_mapping_hooks_with_undo():
 def test_health_checks_http_commands_memory():
     checks = validate_policy(policy(health_checks={
         "memory_factor": 1.5,
-        "http": [{"url": "http://localhost:8080/"}, {"name": "api", "url": "https://a.example/x", "status": 204,
-                                                      "timeout": 3}],
+        "http": [{"url": "http://localhost:8080/"},
+                 {"name": "api", "url": "https://a.example/x", "status": 204, "timeout": 3}],
         "commands": [{"command": "systemctl is-active nginx"}, {"name": "cfg", "command": ["nginx", "-t"], "rc": 1}],
     }))["health_checks"]
     assert checks["memory_factor"] == 1.5

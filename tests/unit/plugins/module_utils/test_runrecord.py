@@ -434,8 +434,8 @@ def test_halt_is_written_once_with_its_reason(tmp_path):
     run = started(tmp_path)
     run.halt("the canary failed (app1)", at=T0)
     run.halt("another reason", at=T0 + timedelta(minutes=5))
-    assert RunDir.load(tmp_path, RUN_ID).run["halted"] == {"reason": "the canary failed (app1)",
-                                                            "at": "2026-11-27T21:00:00+00:00"}
+    halted = RunDir.load(tmp_path, RUN_ID).run["halted"]
+    assert halted == {"reason": "the canary failed (app1)", "at": "2026-11-27T21:00:00+00:00"}
 
 
 def test_the_lock_can_belong_to_another_live_process(tmp_path, live_holder):
