@@ -378,6 +378,15 @@ def _host_updates(records, rules: _Rules) -> dict:
                 excluded.append(_left_out(record, decision["reason"], decision["until"]))
 
     refusal = None
+    if emergency and (refused or removals):
+        # An emergency installs its own update now: what the host's other updates would pull
+        # in or remove neither holds it back nor comes with it. The preflight's simulation of
+        # exactly the planned versions still refuses the host if the emergency update itself
+        # needs a removal or an unplanned package.
+        excluded += [dict(r, reason=f"{r['reason']} (left out of the emergency)") for r in refused]
+        excluded += [{"name": r["name"], "arch": r.get("arch"), "version": None, "effect": "removal",
+                      "reason": "removal left out of the emergency"} for r in removals]
+        refused, removals = [], []
     if refused:
         refusal = "transaction refused: " + "; ".join(f"{r['name']}: {r['reason']}" for r in refused)
         excluded = sorted(excluded + [dict(_left_out_package(p), reason=refusal) for p in packages],

@@ -20,7 +20,11 @@ VENV_BIN = Path(sys.executable).parent
 
 # PATCHPILOT_TEST_LAB=N (1-9) gives a second checkout its own lab (prefix pptestN,
 # ports 2400+100*N, subnet 10.213.(1+N).0/24), so that two suites can run at once.
-_SLOT = os.environ.get("PATCHPILOT_TEST_LAB", "")
+# Under pytest-xdist (./dev test runs two workers) worker gwN takes lab N: each worker
+# has a lab of its own, and a test file runs on one worker.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_SLOT = os.environ.get("PATCHPILOT_TEST_LAB") or (
+    _WORKER[2:] if _WORKER.startswith("gw") and _WORKER[2:].isdigit() and _WORKER != "gw0" else "")
 if _SLOT and not (len(_SLOT) == 1 and _SLOT.isdigit() and _SLOT != "0"):
     raise SystemExit(f"PATCHPILOT_TEST_LAB={_SLOT!r}: expected one digit 1-9")
 TEST_PREFIX = "pptest" + _SLOT

@@ -339,6 +339,30 @@ def test_emergency_update_is_approved_regardless_and_marks_the_host():
     assert plan["bypassed"] == [] and plan["waves"][0]["start"] == "2026-11-27T22:00:00+01:00"
 
 
+def test_an_emergency_is_not_held_back_by_what_other_updates_pull_in_or_remove():
+    policy = make_policy(emergency={"cves": [EMERGENCY_CVE]}, rollout={"canary": None, "anti_affinity": []})
+    scan = {"db1": host(updates=[up("pp-fix", cves=[EMERGENCY_CVE]), up("pp-other", classification="third_party"),
+                                 up("pp-old", effect="removal"), up("libpp-new1", classification="third_party",
+                                                                    effect="new_dependency")])}
+    db1 = by_host(plan_for(policy=policy, scan=scan, groups={}))["db1"]
+    assert db1["status"] == "rollout" and db1["refused"] == [] and db1["transaction_refused"] is False
+    assert [p["name"] for p in db1["packages"]] == ["pp-fix"]
+    assert db1["removals"] == []
+    left_out = {e["name"]: e["reason"] for e in db1["excluded"]}
+    assert left_out["pp-old"] == "removal not allowed (approvals.allow_removals is false) (left out of the emergency)"
+    assert left_out["libpp-new1"].startswith("new dependency not approved: ")
+    assert left_out["libpp-new1"].endswith("(left out of the emergency)")
+    allowed = make_policy(emergency={"cves": [EMERGENCY_CVE]}, rollout={"canary": None, "anti_affinity": []},
+                          approvals={"allow_removals": True})
+    db1 = by_host(plan_for(policy=allowed, scan=scan, groups={}))["db1"]
+    assert db1["removals"] == [] and [p["name"] for p in db1["packages"]] == ["pp-fix"]
+    assert {e["name"]: e["reason"] for e in db1["excluded"]}["pp-old"] == "removal left out of the emergency"
+    # without the emergency the same transaction is refused
+    plain = by_host(plan_for(policy=make_policy(rollout={"canary": None, "anti_affinity": []}), scan=scan,
+                             groups={}))["db1"]
+    assert plain["status"] == "refused"
+
+
 def test_emergency_bypasses_windows_and_freezes_when_the_policy_says_so():
     frozen_today = {"freezes": [{"start": "2026-11-27", "end": "2026-11-29", "reason": "release weekend"}]}
     policy = make_policy(emergency={"cves": [EMERGENCY_CVE], "bypass_windows": True}, windows=frozen_today)
