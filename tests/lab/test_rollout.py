@@ -1,5 +1,7 @@
 """playbooks/patch.yml on the lab: the whole rollout, and the faults it must survive.
 
+(The faults in the middle of a run are in test_rollout_faults.py.)
+
 Every test runs the real playbook against real Debian hosts and then reads
 every host back (``dpkg-query -W``, services, ports): the versions must be the
 plan's on the hosts that were patched and exactly the old ones everywhere
@@ -13,8 +15,6 @@ other package of the ``faults`` component away (priority -1).
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -292,107 +292,6 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
     assert verify_faults_run["proc"].returncode != 0
 
 
-def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(lab, rollout):
-    offer_fault(lab, "app01", "pplab-fault-postinst")
-    before = {name: dpkg(lab, name) for name in DEBIAN}
-    # dpkg's lock as apt and dpkg take it (an fcntl lock: flock(1) would be invisible to them)
-    hold = ("sudo python3 -c \"import fcntl,time;f=open('/var/lib/dpkg/lock-frontend','w');"
-            "fcntl.lockf(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(900)\"")
-    holder = subprocess.Popen(lab.ssh_argv(lab.host("db01"), hold), stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        rules = policy(rollout={"waves": [2, "rest"], "anti_affinity": []}, budget={"max_failed": 1})
-        rules["rollout"].pop("canary")
-        proc = rollout.run(rules, "-e", "preflight_lock_timeout=15")
-    finally:
-        os.killpg(holder.pid, signal.SIGTERM)
-        holder.wait()
-        # (pkill -f also matches the shell running it: its exit status says nothing)
-        lab.ssh(lab.host("db01"), "sudo pkill -f 'fcntl.lockf'", check=False)
-    assert proc.returncode != 0, explain(proc)
-    run_dir = rollout.last()
-    plan = plan_of(run_dir)
-    summary = rollout.read(run_dir / "summary.json")
-    assert plan["app01"]["wave"] == plan["db01"]["wave"] < plan["web01"]["wave"]
-    db01 = rollout.host_record(run_dir, "db01")
-    assert db01["phase"] == "failed" and "lock" in json.dumps(db01["history"][-1]["detail"]).lower()
-    assert summary["phases"]["app01"] == "rolled_back"
-    assert "budget is spent" in summary["halted"]["reason"]
-    assert summary["phases"]["web01"] == "staged", "the next wave started"
-    for name in DEBIAN:
-        assert dpkg(lab, name) == before[name], name
-
-
-def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, rollout):
-    rules = policy(rollout={"waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 1})
-    rules["rollout"].pop("canary")
-    proc = rollout.start(rules)
-    try:
-        def wave_started():
-            found = rollout.run_dirs()
-            return found and rollout.host_record(found[-1], "web01")["phase"] in ("snapshotted", "patched")
-        rollout.wait_for(wave_started, proc=proc)
-        subprocess.run(["podman", "stop", "-t", "0", rollout.lab.host("web01")["container"]], check=True,
-                       capture_output=True)
-        proc.wait(timeout=1800)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    run_dir = rollout.last()
-    run = rollout.read(run_dir / "run.json")
-    assert run["state"] == "running", run
-    record = rollout.host_record(run_dir, "web01")
-    assert record["history"][-1]["detail"]["unreachable"] is True
-    assert rollout.host_record(run_dir, "db01")["phase"] == "done"
-    assert rollout.host_record(run_dir, "app01")["phase"] == "done"
-    db_log = dpkg_log_lines(lab, "db01")
-
-    subprocess.run(["podman", "start", rollout.lab.host("web01")["container"]], check=True, capture_output=True)
-    rollout.wait_for(lambda: lab.ssh(lab.host("web01"), "true", check=False).returncode == 0, timeout=120)
-    again = rollout.run(rules)
-    assert again.returncode == 0, explain(again)
-    assert rollout.last() == run_dir, "the rerun did not continue the interrupted run"
-    assert rollout.read(run_dir / "summary.json")["state"] == "completed"
-    entry = plan_of(run_dir)
-    for name in DEBIAN:
-        assert_as_planned(lab, entry[name])
-    assert dpkg_log_lines(lab, "db01") == db_log, "a finished host was patched again"
-
-
-def test_a_killed_controller_is_refused_a_second_run_and_continued_by_a_rerun(lab, rollout):
-    rules = policy()
-    first = rollout.start(rules)
-    try:
-        def canary_done():
-            found = rollout.run_dirs()
-            return found and rollout.host_record(found[-1], "web01")["phase"] == "done" and \
-                rollout.host_record(found[-1], "app01")["phase"] not in ("pending", "preflight", "staged")
-        rollout.wait_for(canary_done, proc=first)
-        # a second run of the same scope is refused by the lock, and touches nothing
-        second = rollout.run(rules)
-        assert second.returncode != 0 and "another run holds the lock" in second.stdout + second.stderr, explain(second)
-        assert len(rollout.run_dirs()) == 1
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-    run_dir = rollout.last()
-    web_log = dpkg_log_lines(lab, "web01")
-    patched_before = [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"]
-
-    again = rollout.run(rules)
-    assert again.returncode == 0, explain(again)
-    assert "STALE LOCK taken over" in again.stdout + again.stderr
-    assert rollout.last() == run_dir
-    assert rollout.read(run_dir / "summary.json")["state"] == "completed"
-    assert [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"] == patched_before
-    assert dpkg_log_lines(lab, "web01") == web_log, "the canary was patched twice"
-    for name, entry in plan_of(run_dir).items():
-        assert_as_planned(lab, entry)
-
-
 def test_an_emergency_patches_one_package_now(lab, rollout):
     before = {name: dpkg(lab, name) for name in DEBIAN}
     path = rollout.folder / "policy.yml"
@@ -427,65 +326,3 @@ def test_a_bad_emergency_request_is_refused_before_any_host(lab, rollout):
     assert "is not a CVE id" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
-
-SMALL_VAR = "pp-rollout-smallvar"
-
-
-@pytest.fixture
-def small_var_host(lab, tmp_path):
-    """A lab host (Debian 12 image) whose /var is a small filesystem of its own, nearly full.
-
-    podman copies the image's /var into the tmpfs, so dpkg's database is there;
-    Ansible reaches the container with the podman connection.
-    """
-    subprocess.run(["podman", "rm", "-f", SMALL_VAR], capture_output=True, check=False)
-    subprocess.run(["podman", "run", "-d", "--name", SMALL_VAR, "--hostname", "smallvar", "--network", "none",
-                    "--systemd", "always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-                    "--mount", "type=tmpfs,destination=/var,tmpfs-size=200m",
-                    "-v", f"{lab.state['repo_dir']}:/srv/patchpilot-repo:ro",
-                    "localhost/patchpilot-lab/host:debian12", "/sbin/init"], check=True, capture_output=True)
-    try:
-        def booted():
-            proc = subprocess.run(["podman", "exec", SMALL_VAR, "systemctl", "is-system-running"],
-                                  capture_output=True, text=True, check=False)
-            return proc.stdout.strip() in ("running", "degraded")
-        Rollout(lab, tmp_path).wait_for(booted, timeout=60)
-        # leave about 8 MiB: enough for apt's lists (the scan), far below preflight's default 500 MiB
-        subprocess.run(["podman", "exec", SMALL_VAR, "sh", "-c",
-                        "avail=$(df -Pk /var | awk 'NR==2 {print $4}'); fallocate -l $(( (avail - 8192) * 1024 )) /var/fill"],
-                       check=True, capture_output=True)
-        inventory = tmp_path / "smallvar.yml"
-        inventory.write_text(yaml.safe_dump({"all": {"hosts": {"smallvar": {
-            "ansible_connection": "containers.podman.podman", "ansible_host": SMALL_VAR,
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "patchpilot_vendor_origins": ["Debian", "Patchpilot Lab", "patchpilot-lab"],
-            "patchpilot_reboot_packages": ["pplab-kernel"]}}}}), encoding="utf-8")
-        yield inventory
-    finally:
-        subprocess.run(["podman", "rm", "-f", SMALL_VAR], capture_output=True, check=False)
-
-
-def container_dpkg(name: str) -> dict:
-    out = subprocess.run(["podman", "exec", name, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n"],
-                         capture_output=True, text=True, check=True).stdout
-    return dict(line.split("\t") for line in out.splitlines())
-
-
-def test_a_full_var_is_refused_by_preflight_before_any_change(lab, tmp_path, small_var_host):
-    rollout = Rollout(lab, tmp_path)
-    before = container_dpkg(SMALL_VAR)
-    rules = policy(rollout={"canary": None, "waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 0})
-    rules["rollout"].pop("canary")
-    argv = rollout.argv(rules, limit="smallvar")
-    argv[argv.index("-i") + 1] = str(small_var_host)
-    proc = subprocess.run(argv, cwd=tmp_path, env=ansible_env(), capture_output=True, text=True, timeout=1200,
-                          check=False)
-    assert proc.returncode != 0, explain(proc)
-    run_dir = rollout.last()
-    assert plan_of(run_dir)["smallvar"]["packages"], "the host had nothing to patch: the test proves nothing"
-    record = rollout.host_record(run_dir, "smallvar")
-    assert record["phase"] == "failed"
-    message = record["history"][-1]["detail"]["message"]
-    assert "free_space" in message and "/var" in message, message
-    assert [h["phase"] for h in record["history"]] == ["pending", "failed"], "the host went past preflight"
-    assert container_dpkg(SMALL_VAR) == before
