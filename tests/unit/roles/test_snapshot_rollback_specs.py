@@ -64,7 +64,7 @@ def test_tasks_are_named_and_fqcn(path):
         if "block" in task:
             continue
         modules = [k for k in task if "." in k]
-        assert len(modules) == 1 and modules[0].split(".")[0] in ("ansible", "community", "amazon"), task["name"]
+        assert len(modules) == 1 and modules[0].split(".")[0] in ("ansible", "community", "amazon", "patchpilot"), task["name"]
 
 
 @pytest.mark.parametrize("role", ["snapshot", "rollback"])
