@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import LAB, ROOT, run_lab
+from labkit import LAB, ROOT, TEST_PREFIX, run_lab
 
 pytestmark = pytest.mark.lab
 
@@ -62,7 +62,7 @@ def assert_clear_error(proc: subprocess.CompletedProcess, *needles: str) -> None
 
 
 def test_up_twice_leaves_one_lab_and_down_removes_everything(lab, tmp_path):
-    env = env_for("pptwo", 2600, "10.213.2.0/24", hosts=2)
+    env = env_for("pptwo", 3600, "10.214.2.0/24", hosts=2)
     try:
         first = run_lab("up", env=env)
         assert first.returncode == 0, first.stderr
@@ -85,7 +85,7 @@ def test_up_twice_leaves_one_lab_and_down_removes_everything(lab, tmp_path):
         ssh = subprocess.run(
             ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
              "-o", f"UserKnownHostsFile={state['known_hosts']}", "-i", state["ssh_key"],
-             "-p", "2601", "patchpilot@127.0.0.1", "hostname"],
+             "-p", "3601", "patchpilot@127.0.0.1", "hostname"],
             capture_output=True, text=True, timeout=60, check=False)
         assert ssh.stdout.strip() == "web01", ssh.stderr
         assert run_lab("down", env=other).returncode == 0
@@ -100,18 +100,18 @@ def test_up_twice_leaves_one_lab_and_down_removes_everything(lab, tmp_path):
 
 
 def test_port_already_taken(lab):
-    env = env_for("ppport", 2700, "10.213.3.0/24", hosts=2)
+    env = env_for("ppport", 3700, "10.214.3.0/24", hosts=2)
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 2702))
+        sock.bind(("127.0.0.1", 3702))
         sock.listen(1)
         proc = run_lab("up", env=env)
-    assert_clear_error(proc, "port(s) 2702", "LAB_SSH_PORT_BASE")
+    assert_clear_error(proc, "port(s) 3702", "LAB_SSH_PORT_BASE")
     assert leftovers("ppport") == []
 
 
 def test_not_root(tmp_path):
-    env = env_for("ppuser", 2800, "10.213.4.0/24", LAB_STATE_DIR=str(tmp_path / "state"))
+    env = env_for("ppuser", 3800, "10.214.4.0/24", LAB_STATE_DIR=str(tmp_path / "state"))
     env["PATH"] = "/usr/bin:/bin"
     proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(LAB), "up"],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -140,7 +140,7 @@ def test_podman_missing_and_not_installable(tmp_path):
     fake = bindir / "apt-get"
     fake.write_text("#!/bin/sh\necho 'E: Unable to locate package podman' >&2\nexit 100\n", encoding="utf-8")
     fake.chmod(0o755)
-    env = env_for("ppnopod", 2900, "10.213.5.0/24", PATH=str(bindir))
+    env = env_for("ppnopod", 3900, "10.214.5.0/24", PATH=str(bindir))
     proc = run_lab("up", env=env)
     assert_clear_error(proc, "missing tools: podman", "Unable to locate package podman")
     assert leftovers("ppnopod") == []
@@ -151,7 +151,7 @@ def test_podman_failing(tmp_path):
     fake = bindir / "podman"
     fake.write_text("#!/bin/sh\necho 'Error: simulated storage failure' >&2\nexit 125\n", encoding="utf-8")
     fake.chmod(0o755)
-    proc = run_lab("up", env=env_for("ppbroken", 3000, "10.213.6.0/24", PATH=str(bindir)))
+    proc = run_lab("up", env=env_for("ppbroken", 4000, "10.214.6.0/24", PATH=str(bindir)))
     assert_clear_error(proc, "podman is not working", "simulated storage failure")
     assert leftovers("ppbroken") == []
 
@@ -168,7 +168,7 @@ def test_failure_midway_leaves_no_half_made_lab(tmp_path, lab):
         "  echo 'Error: simulated failure starting pphalf-db01' >&2; exit 126\nfi\n"
         f'exec {real} "$@"\n', encoding="utf-8")
     wrapper.chmod(0o755)
-    env = env_for("pphalf", 3100, "10.213.7.0/24", hosts=2, PATH=f"{bindir}:{os.environ['PATH']}")
+    env = env_for("pphalf", 4100, "10.214.7.0/24", hosts=2, PATH=f"{bindir}:{os.environ['PATH']}")
     proc = run_lab("up", env=env)
     assert_clear_error(proc, "simulated failure starting pphalf-db01", "partial lab was removed")
     assert leftovers("pphalf") == []
@@ -179,19 +179,19 @@ def test_status_reports_hosts(lab):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for host in lab.hosts:
         assert host["name"] in proc.stdout and host["ip"] in proc.stdout and host["mac"] in proc.stdout
-    state = json.loads((ROOT / ".lab" / "pptest" / "state.json").read_text(encoding="utf-8"))
+    state = json.loads((ROOT / ".lab" / TEST_PREFIX / "state.json").read_text(encoding="utf-8"))
     assert len(state["hosts"]) == len(lab.hosts)
 
 
 def test_reset_unknown_host_is_refused(lab):
     proc = run_lab("reset", "nosuch01")
-    assert_clear_error(proc, "no such host(s) in lab 'pptest': nosuch01")
+    assert_clear_error(proc, f"no such host(s) in lab '{TEST_PREFIX}': nosuch01")
 
 
 def test_second_command_on_the_same_lab_is_refused(lab):
     """While one lab command holds the lab's lock, another is refused with a clear message."""
-    lock = ROOT / ".lab" / ".pptest.lock"
+    lock = ROOT / ".lab" / f".{TEST_PREFIX}.lock"
     with open(lock, "w", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         proc = run_lab("up")
-    assert_clear_error(proc, "another lab command is already running for lab 'pptest'")
+    assert_clear_error(proc, f"another lab command is already running for lab '{TEST_PREFIX}'")
