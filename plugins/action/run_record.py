@@ -5,13 +5,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import rollout, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, rollout, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
 
 ACTIONS = ("new_id", "find", "start", "load", "record", "observe", "wave_end", "status", "gate", "finish")
@@ -31,10 +30,6 @@ ARGUMENT_SPEC = {
     "now": {"type": "str"},
     "dpkg_query": {"type": "str"},
 }
-
-
-def new_run_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
 
 
 def parse_dpkg_query(text: str) -> dict:
@@ -59,12 +54,6 @@ def compare(entry: dict, installed: dict) -> dict:
     before += [f"{r['name']} (was {r.get('from_version')})" for r in removals
                if installed.get(r["name"]) != r.get("from_version")]
     return {"as_planned": not off_plan, "as_before": not before, "off_plan": off_plan, "changed_from_before": before}
-
-
-def _marked(record: dict) -> bool:
-    history = record.get("history") or ()
-    detail = history[-1].get("detail") if history else None
-    return isinstance(detail, dict) and detail.get("unreachable") is True
 
 
 def _archive(run_dir: runrecord.RunDir, host: str) -> str:
@@ -117,7 +106,7 @@ class ActionModule(ActionBase):
     def _act(self, args: dict, now: datetime, task_vars: dict) -> dict:
         action, base = args["action"], args["base_dir"]
         if action == "new_id":
-            return {"changed": False, "run_id": new_run_id(now)}
+            return {"changed": False, "run_id": planner.make_run_id(now)}
         if action == "find":
             self._need(args, "scope")
             found = runrecord.latest_unfinished(base, args["scope"])
@@ -161,7 +150,7 @@ class ActionModule(ActionBase):
             hosts = waves.get(args["wave"], []) if args["wave"] is not None else [h for w in waves.values() for h in w]
             active = set(args["active_hosts"])
             where = f"during wave {args['wave']}" if args["wave"] is not None else "before this wave"
-            marked = [host for host in hosts if host not in active and not _marked(run_dir.host(host))
+            marked = [host for host in hosts if host not in active and not rollout.went_unreachable(run_dir.host(host))
                       and run_dir.mark_unreachable(host, f"unreachable {where}", at=now)]
             return {"changed": bool(marked), "went_unreachable": marked, **self._status(run_dir, args, now)}
         if action == "status":

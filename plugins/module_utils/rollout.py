@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-__all__ = ["budget_status", "canary_hosts", "gate", "host_counts", "wave_hosts"]
+__all__ = ["budget_status", "canary_hosts", "gate", "host_counts", "wave_hosts", "went_unreachable"]
 
 COUNTED_PHASES = ("failed", "rolled_back")
 
 
-def _unreachable(record: dict) -> bool:
+def went_unreachable(record: dict) -> bool:
+    """Whether the host record's latest history entry says the host became unreachable."""
     history = record.get("history") or ()
     if not history:
         return False
@@ -62,7 +63,7 @@ def host_counts(records: dict) -> dict:
     for record in records.values():
         counts[record["phase"]] = counts.get(record["phase"], 0) + 1
     counts["unreachable"] = sum(1 for r in records.values() if r["phase"] not in ("done", "failed", "rolled_back")
-                                and _unreachable(r))
+                                and went_unreachable(r))
     return counts
 
 
@@ -75,7 +76,7 @@ def budget_status(plan: dict, records: dict) -> dict:
     for host, record in records.items():
         if record["phase"] in COUNTED_PHASES:
             failed.append(host)
-        elif record["phase"] != "done" and _unreachable(record):
+        elif record["phase"] != "done" and went_unreachable(record):
             unreachable.append(host)
     counted = sorted(failed + (unreachable if count_unreachable else []))
     canary = set(canary_hosts(plan))
