@@ -1,8 +1,39 @@
 """Shared test set-up: the lab package (lab/) is importable by every test."""
 
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 LAB_DIR = Path(__file__).resolve().parents[1] / "lab"
 if str(LAB_DIR) not in sys.path:
     sys.path.insert(0, str(LAB_DIR))
+
+from support.skips import REQUIRE_ENV  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
+
+
+def _skipped(config) -> int:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under PATCHPILOT_REQUIRE_TOOLS=1 (./dev test, CI) a skipped test fails the run.
+
+    support.skips turns a missing tool or module into a failure there; this catches
+    any other skip. Deselection (``-m 'not real'``) is not a skip. Under pytest-xdist
+    the controller counts every worker's reports, so only it decides.
+    """
+    if os.environ.get(REQUIRE_ENV) != "1" or hasattr(session.config, "workerinput"):
+        return
+    if _skipped(session.config) and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if os.environ.get(REQUIRE_ENV) != "1" or hasattr(config, "workerinput"):
+        return
+    count = _skipped(config)
+    terminalreporter.write_line(f"skipped: {count}" + (
+        f" (not allowed under {REQUIRE_ENV}=1: this run fails)" if count else ""), red=bool(count), bold=bool(count))

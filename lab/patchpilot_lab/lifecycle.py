@@ -506,8 +506,13 @@ def _save_state(cfg: LabConfig, hosts: list[HostSpec], repo_hash: str) -> None:
 
 
 def setup(cfg: LabConfig) -> None:
-    """Install the lab's Debian packages and configure podman; nothing else."""
+    """Install the lab's Debian packages and configure podman; nothing else.
+
+    The RPM repository's build tools (rpm, createrepo-c) come too, whether or not
+    this lab has RPM hosts: the test suite builds that repository without a lab.
+    """
     _preflight(cfg)
+    rpm.ensure_build_tools(install=cfg.install)
 
 
 def _preflight(cfg: LabConfig) -> None:

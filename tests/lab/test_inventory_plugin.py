@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from labkit import ROOT, VENV_BIN
+from support.skips import require, require_tools
 
 SSHD = Path("/usr/sbin/sshd")  # sshd re-executes itself, so it must be started by its absolute path
 
@@ -55,10 +55,8 @@ def ssh_banner(port: int) -> bytes:
 @contextlib.contextmanager
 def loopback_sshd(directory: Path):
     """Run an sshd on 127.0.0.1 on a random free port (nobody can log in); yields the port."""
-    if os.geteuid() != 0:
-        pytest.skip("starting sshd needs root")
-    if not SSHD.exists():
-        pytest.skip("needs %s (Debian package openssh-server)" % SSHD)
+    require(os.geteuid() == 0, "starting sshd needs root")
+    require(SSHD.exists(), "needs %s (Debian package openssh-server)" % SSHD)
     directory.mkdir(parents=True, exist_ok=True)
     key = directory / "ssh_host_ed25519_key"
     if not key.exists():
@@ -161,8 +159,8 @@ def cmdb_for(app01_port: int) -> str:
 @pytest.mark.parametrize("probe", ["own", "nmap"])
 def test_groups_from_cmdb_and_scan_finds_an_unlisted_sshd(sshd_ports, write_config, probe):
     listed, unlisted = sshd_ports
-    if probe == "nmap" and shutil.which("nmap") is None:
-        pytest.skip("probe: nmap needs the nmap command (Debian package nmap)")
+    if probe == "nmap":
+        require_tools("nmap", hint="probe: nmap; Debian package nmap")
     cmdb = cmdb_for(listed)
     assert str(unlisted) not in cmdb
     config = write_config({

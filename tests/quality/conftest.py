@@ -8,7 +8,6 @@ pinned tools from requirements.txt are the ones used.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from support.skips import require_tools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,17 +78,12 @@ def require_tool(tool_env):
     """Return a function that finds a tool on the test PATH.
 
     A missing tool skips the test, unless PATCHPILOT_REQUIRE_TOOLS=1 (set by
-    the project's test command, which installs every tool): then it fails.
+    the project's test command, which installs every tool): then it fails
+    (support.skips decides).
     """
 
     def find(name: str) -> str:
-        path = shutil.which(name, path=tool_env["PATH"])
-        if path is None:
-            reason = f"`{name}` is not installed (pip install -r requirements.txt)"
-            if os.environ.get("PATCHPILOT_REQUIRE_TOOLS") == "1":
-                pytest.fail(f"{reason}, and PATCHPILOT_REQUIRE_TOOLS=1 requires it")
-            pytest.skip(reason)
-        return path
+        return require_tools(name, hint="pip install -r requirements.txt", path=tool_env["PATH"])[name]
 
     return find
 

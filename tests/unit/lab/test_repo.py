@@ -21,13 +21,15 @@ import pytest
 
 from patchpilot_lab import packages as spec
 from patchpilot_lab import repo
+from support.skips import require_tools
 
 LAB_DIR = Path(repo.__file__).resolve().parents[1]
 NEEDED = ("reprepro", "gpg", "gpgv", "dpkg-deb", "apt-get")
-pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in NEEDED),
-    reason=f"needs {', '.join(NEEDED)} on PATH",
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tools():
+    require_tools(*NEEDED, hint="./dev setup installs them")
 
 
 @pytest.fixture(scope="module")

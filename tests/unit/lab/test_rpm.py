@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,10 +17,11 @@ import pytest
 
 from patchpilot_lab import config, lifecycle, rpm
 from patchpilot_lab.system import LabError
+from support.skips import require_tools
 
 RPM_TOOLS = ("rpmbuild", "createrepo_c", "modifyrepo_c", "rpm")
-needs_rpm_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in RPM_TOOLS),
-                                     reason=f"needs {', '.join(RPM_TOOLS)} (apt-get install rpm createrepo-c)")
+RPM_TOOLS_HINT = "apt-get install rpm createrepo-c; ./dev setup installs them"
+needs_rpm_tools = pytest.mark.usefixtures("rpm_tools")
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 
 
@@ -94,10 +94,14 @@ def test_provision_script_keeps_the_build_mirror_for_the_build_only():
 
 # --- the repository ---------------------------------------------------------------------
 
+@pytest.fixture
+def rpm_tools():
+    require_tools(*RPM_TOOLS, hint=RPM_TOOLS_HINT)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    if any(shutil.which(t) is None for t in RPM_TOOLS):
-        pytest.skip(f"needs {', '.join(RPM_TOOLS)}")
+    require_tools(*RPM_TOOLS, hint=RPM_TOOLS_HINT)
     dest = tmp_path_factory.mktemp("lab") / "rpm-repo"
     return dest, rpm.build_rpm_repo(dest, install=False)
 
@@ -179,3 +183,13 @@ def test_missing_tools_without_install_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(LabError, match="missing tools for the RPM repository: rpmbuild, createrepo_c, modifyrepo_c"):
         rpm.build_rpm_repo(tmp_path / "rpm-repo", install=False)
     assert not (tmp_path / "rpm-repo").exists()
+
+
+@pytest.mark.parametrize("no_install", ["", "1"])
+def test_lab_setup_installs_the_rpm_build_tools(monkeypatch, no_install):
+    """`lab setup` (run by ./dev setup and ./dev test) brings rpm and createrepo-c, not only `lab up` with RPM hosts."""
+    calls = []
+    monkeypatch.setattr(lifecycle, "_preflight", lambda cfg: calls.append("preflight"))
+    monkeypatch.setattr(rpm, "ensure_build_tools", lambda install=True: calls.append(("rpm tools", install)))
+    lifecycle.setup(config.from_env({"LAB_NO_INSTALL": no_install}))
+    assert calls == ["preflight", ("rpm tools", not no_install)]

@@ -6,7 +6,6 @@ ansible-inventory is tests/lab/test_inventory_plugin.py.
 """
 
 import http.server
-import shutil
 import socket
 import ssl
 import subprocess
@@ -24,6 +23,7 @@ from ansible.utils.plugin_docs import add_fragments
 
 from ansible_collections.patchpilot.fleet.plugins.inventory import assets as assets_plugin
 from ansible_collections.patchpilot.fleet.plugins.module_utils import cmdb
+from support.skips import require_tools
 
 NAME = "patchpilot.fleet.assets"
 
@@ -372,9 +372,7 @@ def http_server():
 
 @pytest.fixture
 def https_server(tmp_path, http_server):
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
+    openssl = require_tools("openssl", hint="to make a certificate")["openssl"]
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                     "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key), "-out", str(cert)],

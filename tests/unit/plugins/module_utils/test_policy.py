@@ -23,6 +23,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     DEFAULT_WEIGHTS,
     prioritise,
 )
+from support.skips import require_module
 
 REPO = Path(__file__).resolve().parents[4]
 EXAMPLE = REPO / "examples" / "policy.yml"
@@ -541,7 +542,7 @@ def test_load_policy_from_a_path(tmp_path):
 # ---------------------------------------------------------------------------
 
 def _schema_validator():
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = require_module("jsonschema")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_module
 from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import PolicyError, validate_policy
+from support.skips import require_module
 
 REPO = Path(__file__).resolve().parents[4]
 SCHEMA = REPO / "docs" / "policy.schema.json"
@@ -27,7 +28,7 @@ def errors_of(data) -> list:
 
 
 def schema_validator():
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = require_module("jsonschema")
     return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
 
 

@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import cmdb
 from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     CRITICALITIES,
     DATA_SENSITIVITIES,
@@ -59,7 +60,6 @@ def test_default_weights_span_10_to_100():
 
 
 def test_asset_words_are_the_cmdb_words():
-    cmdb = pytest.importorskip("ansible_collections.patchpilot.fleet.plugins.module_utils.cmdb")
     assert set(CRITICALITIES) == set(cmdb.CRITICALITIES)
     assert set(DATA_SENSITIVITIES) == set(cmdb.DATA_SENSITIVITIES)
 

@@ -25,6 +25,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.runrecord import 
     scope_key,
     write_json,
 )
+from support.skips import require
 
 T0 = datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
 RUN_ID = "20261127T210000Z-a1b2c3"
@@ -382,8 +383,7 @@ def test_reused_pid_is_not_the_owner(tmp_path):
     lock = RunLock(tmp_path, HOSTS)
     os.makedirs(lock.folder)
     me = runrecord._proc_stat(os.getpid())
-    if me is None:
-        pytest.skip("no /proc on this system")
+    require(me is not None, "needs /proc")
     # Our own pid, but another start time: the process that took the lock is gone.
     write_json(lock.path, {"format": 1, "pid": os.getpid(), "pid_start": me[1] - 1, "host": socket.gethostname(),
                            "started": "2026-11-27T20:00:00+00:00", "run_id": "old", "scope": "x", "token": "x"})

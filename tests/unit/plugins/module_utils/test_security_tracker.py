@@ -2,7 +2,6 @@
 
 import copy
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.security_tracker 
     load_tracker,
     urgency_severity,
 )
+from support.skips import require_tools
 
 SAMPLE = Path(__file__).parent / "fixtures" / "security-tracker" / "sample.json"
 
@@ -67,9 +67,9 @@ def test_compare_versions(older_or_not, newer_or_not, expected):
     assert compare_versions(newer_or_not, older_or_not) == -expected  # antisymmetric
 
 
-@pytest.mark.skipif(shutil.which("dpkg") is None, reason="dpkg is not installed on this machine")
 @pytest.mark.parametrize("left, right, expected", VERSION_PAIRS)
 def test_table_agrees_with_dpkg(left, right, expected):
+    require_tools("dpkg")
     operator = {-1: "lt", 0: "eq", 1: "gt"}[expected]
     result = subprocess.run(["dpkg", "--compare-versions", left, operator, right], check=False)
     assert result.returncode == 0, f"dpkg does not say {left} {operator} {right}"

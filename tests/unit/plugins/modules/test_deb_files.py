@@ -19,8 +19,13 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.patchpilot.fleet.plugins.modules.deb_files import deb_name, parse_fields, parse_print_uris
+from support.skips import require_tools
 
-pytestmark = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb to build test packages")
+
+@pytest.fixture(scope="module", autouse=True)
+def _dpkg_deb():
+    require_tools("dpkg-deb", hint="to build test packages")
+
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / ".ansible" / "collections"
 
