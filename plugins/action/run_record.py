@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
@@ -56,10 +55,6 @@ def compare(entry: dict, installed: dict) -> dict:
     return {"as_planned": not off_plan, "as_before": not before, "off_plan": off_plan, "changed_from_before": before}
 
 
-def _archive(run_dir: runrecord.RunDir, host: str) -> str:
-    return os.path.join(run_dir.path, "archive", host)
-
-
 def describe(run_dir: runrecord.RunDir) -> dict:
     """What the playbook needs of a run: its plan, the hosts still to do per wave, the budget."""
     plan = run_dir.plan
@@ -74,6 +69,8 @@ def describe(run_dir: runrecord.RunDir) -> dict:
         "canary": rollout.canary_hosts(plan),
         "budget": rollout.budget_status(plan, records),
         "counts": rollout.host_counts(records),
+        # built and checked by the run record, never by a template from a host name
+        "archive_dirs": {host: run_dir.archive_dir(host) for host in records},
     }
 
 
@@ -139,9 +136,7 @@ class ActionModule(ActionBase):
             installed = parse_dpkg_query(args["dpkg_query"])
             observed = {"format": 1, "host": host, "at": now.isoformat(), "installed": installed,
                         **compare(entry, installed)}
-            folder = _archive(run_dir, host)
-            os.makedirs(folder, mode=0o750, exist_ok=True)
-            runrecord.write_json(os.path.join(folder, "final.json"), observed)
+            run_dir.keep_final(host, observed)
             return {"changed": True, **observed}
         if action == "wave_end":
             # every host of the wave (all hosts of the run without a wave) not in active_hosts
@@ -169,13 +164,9 @@ class ActionModule(ActionBase):
         state = "completed" if all(p == "done" for p in phases.values()) and not halted else "failed"
         run_dir.finish(state, at=now)
         info = describe(run_dir)
-        info["final"] = {}
-        for host in info["phases"]:
-            path = os.path.join(_archive(run_dir, host), "final.json")
-            info["final"][host] = runrecord.read_json(path, "final state") if os.path.isfile(path) else None
-        runrecord.write_json(os.path.join(run_dir.path, "summary.json"),
-                             {"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
-                              "halted": info["run"].get("halted"), "final": info["final"]})
+        info["final"] = {host: run_dir.final(host) for host in info["phases"]}
+        run_dir.write_summary({"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
+                               "halted": info["run"].get("halted"), "final": info["final"]})
         return {"changed": True, "state": state, **info}
 
     @staticmethod

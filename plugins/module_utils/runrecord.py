@@ -9,10 +9,25 @@ Plain Python, no Ansible runtime. A run directory::
                                  "change_ticket", "policy_digest", "scope", "scope_key", "hosts"}
         plan.json               the plan (planner.py), as made
         hosts/<host>.json       {"format": 1, "host", "phase", "history": [{"phase", "at", "detail"}]}
+        archive/<host>/         what the roles keep of a host; final.json, its state at the end
+        summary.json            the run's end, per host
+        .lock                   the writers' lock (fcntl)
 
-Every file is written atomically (a temporary file in the same folder,
-fsync, ``os.replace``, fsync of the folder): a reader sees the old or the new
-content, never half of it, even after a crash. Times are ISO 8601 in UTC.
+Every path in it that a host name or a run id names is built by one checked
+function, :func:`path_under`: a name is one plain file name (no ``/``, ``..``,
+leading dot, white space, NUL or other control character) and the real path
+must stay inside the run directory. An existing run directory (or its
+``hosts`` folder) that group or others may write to is refused.
+
+Every file is written atomically (a temporary file ``.tmp-*.json`` in the same
+folder, fsync, ``os.replace``, fsync of the folder): a reader sees the old or
+the new content, never half of it, even after a crash. Every change of the
+run directory (a read-modify-write of a host record or of run.json) holds the
+run's ``.lock`` (an exclusive ``flock``), so that writers in several processes
+never lose each other's history entries; readers need no lock. A writer killed
+mid-write leaves its temporary file behind: opening the run directory again
+removes every temporary file that no live writer holds (a writer keeps a
+``flock`` on its temporary file until it is in place). Times are ISO 8601 in UTC.
 
 A host's phases, in order: :data:`PHASES`. A host in ``done`` or
 ``rolled_back`` is finished and its record no longer changes; a ``failed``
@@ -40,17 +55,22 @@ is always held (its process cannot be checked from here).
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import hashlib
 import json
 import os
 import secrets
 import socket
+import stat
 import tempfile
+import time
 from datetime import datetime, timezone
 
 __all__ = [
     "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
-    "RunRecordError", "StaleLock", "inventory_scope", "latest_unfinished", "read_json", "scope_key", "write_json",
+    "RunRecordError", "StaleLock", "inventory_scope", "latest_unfinished", "path_under", "read_json", "scope_key",
+    "write_json",
 ]
 
 #: The shape of run.json, the host files and the lock file; a reader refuses any other.
@@ -61,6 +81,10 @@ RUN_STATES = ("running", "completed", "failed", "aborted")
 LOCKS_DIR = "locks"
 DIR_MODE = 0o750
 FILE_MODE = 0o640
+TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".json"
+WRITERS_LOCK = ".lock"
+#: How long a writer waits for another writer of the same run directory.
+LOCK_WAIT = 120.0
 
 
 class RunRecordError(Exception):
@@ -103,34 +127,71 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _temp_json(folder: str, data) -> str:
-    """``data`` as JSON in a new temporary file of ``folder``, on disk; its path."""
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+@contextlib.contextmanager
+def _temp_json(folder: str, data):
+    """``data`` as JSON in a new temporary file of ``folder``, on disk; yields its path.
+
+    The file stays ``flock``-ed while the ``with`` block runs (a sweep leaves it
+    alone), and is removed when writing it or the block fails.
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    handle = os.fdopen(fd, "w", encoding="utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+        os.fchmod(handle.fileno(), FILE_MODE)
+        yield tmp
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return tmp
+    finally:
+        handle.close()
 
 
 def write_json(path: str, data) -> None:
     """Replace ``path`` with ``data`` as JSON, atomically and durably."""
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = _temp_json(folder, data)
-    try:
+    with _temp_json(folder, data) as tmp:
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     _fsync_dir(folder)
+
+
+def _sweep_temp(folder: str) -> list:
+    """Remove the temporary files of ``folder`` that no live writer holds; their names."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in sorted(names):
+        if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue  # put in place meanwhile
+        except OSError:
+            continue  # a symbolic link or unreadable: not ours to judge
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append(name)
+        finally:
+            os.close(fd)
+    if removed:
+        _fsync_dir(folder)
+    return removed
 
 
 def read_json(path: str, kind: str = "file"):
@@ -179,17 +240,68 @@ def scope_key(scope) -> tuple:
 # The run directory
 # ---------------------------------------------------------------------------
 
+def _check_name(name, kind: str, what: str) -> str:
+    """``name`` when it can name one file or folder: RunRecordError otherwise."""
+    if not isinstance(name, str) or not name or name.startswith(".") \
+            or any(c in "/\\" or c.isspace() or not c.isprintable() for c in name):
+        raise RunRecordError(f"{kind}: {name!r} cannot name {what}")
+    return name
+
+
 def _check_run_id(run_id) -> str:
-    if not isinstance(run_id, str) or not run_id or run_id in (".", "..", LOCKS_DIR) \
-            or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+    if run_id == LOCKS_DIR:
         raise RunRecordError(f"run_id: {run_id!r} cannot name a run directory")
-    return run_id
+    return _check_name(run_id, "run_id", "a run directory")
 
 
 def _check_host(host) -> str:
-    if not isinstance(host, str) or not host or host in (".", "..") or "/" in host or "\x00" in host:
-        raise RunRecordError(f"host: {host!r} cannot name a host file")
-    return host
+    return _check_name(host, "host", "a host file")
+
+
+def path_under(root: str, *names: str) -> str:
+    """``root/names...``: the one way a path is built from a host name or a run id.
+
+    Each name must be one plain file name (see :func:`_check_name`), and the real
+    path (symbolic links resolved) must lie inside the real ``root``: anything
+    else raises RunRecordError.
+    """
+    if not names:
+        raise RunRecordError(f"{root}: no name to build a path under it")
+    for name in names:
+        _check_name(name, "name", f"a file or folder under {root}")
+    path = os.path.join(os.path.abspath(root), *names)
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    if real == real_root or os.path.commonpath([real_root, real]) != real_root:
+        raise RunRecordError(f"{path}: leads outside {root} (to {real})")
+    return path
+
+
+def _private_dir(folder: str, what: str) -> None:
+    """Make ``folder`` (mode 0750) when missing; refuse one that group or others may write to."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        try:
+            os.makedirs(folder, mode=DIR_MODE)
+            os.chmod(folder, DIR_MODE)  # whatever the umask
+        except OSError as exc:
+            raise RunRecordError(f"{folder}: cannot make the {what}: {exc}") from exc
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        raise RunRecordError(f"{folder}: the {what} is not a folder")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise RunRecordError(f"{folder}: the {what} may be written by group or others"
+                             f" (mode {stat.S_IMODE(info.st_mode):04o}); refused: check its files, then"
+                             f" chmod {DIR_MODE:o} it")
+
+
+def _writer(method):
+    """A RunDir method that changes the run directory: it runs holding the writers' lock."""
+    @functools.wraps(method)
+    def locked_method(self, *args, **kwargs):
+        with self.locked():
+            return method(self, *args, **kwargs)
+    return locked_method
 
 
 class RunDir:
@@ -198,21 +310,73 @@ class RunDir:
     def __init__(self, base_dir: str, run_id: str):
         self.base_dir = os.path.abspath(base_dir)
         self.run_id = _check_run_id(run_id)
-        self.path = os.path.join(self.base_dir, self.run_id)
-        self.hosts_dir = os.path.join(self.path, "hosts")
-        self.plan_path = os.path.join(self.path, "plan.json")
-        self.run_path = os.path.join(self.path, "run.json")
-        for folder in (self.base_dir, self.path, self.hosts_dir):
-            if os.path.isdir(folder):
-                continue
+        if not os.path.isdir(self.base_dir):
             try:
-                os.makedirs(folder, mode=DIR_MODE)
-                os.chmod(folder, DIR_MODE)  # whatever the umask
+                os.makedirs(self.base_dir, mode=DIR_MODE)
+                os.chmod(self.base_dir, DIR_MODE)  # whatever the umask
             except OSError as exc:
-                raise RunRecordError(f"{folder}: cannot make the run directory: {exc}") from exc
+                raise RunRecordError(f"{self.base_dir}: cannot make the run directory: {exc}") from exc
+        self.path = path_under(self.base_dir, self.run_id)
+        _private_dir(self.path, "run directory")
+        self.hosts_dir = path_under(self.path, "hosts")
+        _private_dir(self.hosts_dir, "run directory's hosts folder")
+        self.plan_path = path_under(self.path, "plan.json")
+        self.run_path = path_under(self.path, "run.json")
+        self.lock_path = os.path.join(self.path, WRITERS_LOCK)  # a fixed name: no host or run id in it
+        self._lock_depth = 0
+        with self.locked():
+            self.swept = self._sweep()
+
+    # -- the writers' lock --------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self):
+        """Hold the run directory's writers' lock (re-entrant within this object)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield self
+            finally:
+                self._lock_depth -= 1
+            return
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        except OSError as exc:
+            raise RunRecordError(f"{self.lock_path}: cannot open the writers' lock: {exc}") from exc
+        try:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise RunRecordError(f"{self.lock_path}: another writer of run {self.run_id} has held"
+                                             f" the lock for over {LOCK_WAIT:.0f} s") from None
+                    time.sleep(0.005)
+            self._lock_depth = 1
+            try:
+                yield self
+            finally:
+                self._lock_depth = 0
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _sweep(self) -> list:
+        """Remove the temporary files killed writers left; their paths, relative to the run directory."""
+        folders = [self.path, self.hosts_dir]
+        archive = os.path.join(self.path, "archive")
+        if os.path.isdir(archive) and not os.path.islink(archive):
+            folders.append(archive)
+            folders += [os.path.join(archive, name) for name in sorted(os.listdir(archive))
+                        if os.path.isdir(os.path.join(archive, name))
+                        and not os.path.islink(os.path.join(archive, name))]
+        return [os.path.relpath(os.path.join(folder, name), self.path)
+                for folder in folders for name in _sweep_temp(folder)]
 
     # -- making and loading -------------------------------------------------
 
+    @_writer
     def start(self, plan: dict, scope, at: datetime | None = None) -> dict:
         """Write plan.json, run.json (state running) and a pending record per host in a wave.
 
@@ -239,7 +403,7 @@ class RunDir:
     @classmethod
     def load(cls, base_dir: str, run_id: str) -> "RunDir":
         """An existing, started run directory (to resume it or to read it)."""
-        path = os.path.join(os.path.abspath(base_dir), _check_run_id(run_id))
+        path = path_under(base_dir, _check_run_id(run_id))
         if not os.path.isfile(os.path.join(path, "run.json")):
             raise RunRecordError(f"{path}: no run {run_id} to load")
         run_dir = cls(base_dir, run_id)
@@ -264,7 +428,33 @@ class RunDir:
         return [_check_host(host) for _wave, host in sorted(rows)]
 
     def _host_path(self, host: str) -> str:
-        return os.path.join(self.hosts_dir, _check_host(host) + ".json")
+        return path_under(self.hosts_dir, _check_host(host) + ".json")
+
+    def archive_dir(self, host: str) -> str:
+        """``<run dir>/archive/<host>``: where the roles keep what they need of ``host``."""
+        return path_under(self.path, "archive", _check_host(host))
+
+    @_writer
+    def keep_final(self, host: str, final: dict) -> str:
+        """Write ``final`` (the host's state at the end) to its archive's final.json; the path."""
+        _private_dir(path_under(self.path, "archive"), "run directory's archive folder")
+        folder = self.archive_dir(host)
+        _private_dir(folder, f"archive folder of {host}")
+        path = path_under(folder, "final.json")
+        write_json(path, final)
+        return path
+
+    def final(self, host: str) -> dict | None:
+        """What :meth:`keep_final` wrote of ``host``, None when nothing."""
+        path = path_under(self.archive_dir(host), "final.json")
+        return read_json(path, "final state") if os.path.isfile(path) else None
+
+    @_writer
+    def write_summary(self, summary: dict) -> str:
+        """Write summary.json (the run's end); its path."""
+        path = path_under(self.path, "summary.json")
+        write_json(path, summary)
+        return path
 
     def host(self, host: str) -> dict:
         """The host's progress record."""
@@ -281,6 +471,7 @@ class RunDir:
 
     # -- changing -----------------------------------------------------------
 
+    @_writer
     def record(self, host: str, phase: str, detail=None, at: datetime | None = None) -> dict:
         """Move ``host`` to ``phase`` and add it to the history; returns the new record."""
         if phase not in PHASES:
@@ -294,6 +485,7 @@ class RunDir:
         write_json(self._host_path(host), updated)
         return updated
 
+    @_writer
     def mark_unreachable(self, host: str, detail=None, at: datetime | None = None) -> dict | None:
         """Note that ``host`` became unreachable: a history entry, its phase kept, so that a
         rerun picks it up again. A finished host is left alone (returns None)."""
@@ -309,6 +501,7 @@ class RunDir:
         write_json(self._host_path(host), updated)
         return updated
 
+    @_writer
     def halt(self, reason: str, at: datetime | None = None) -> dict:
         """Stop the run's remaining waves (budget spent, canary failed): run.json says why."""
         run = self.run
@@ -317,6 +510,7 @@ class RunDir:
             write_json(self.run_path, run)
         return run
 
+    @_writer
     def finish(self, state: str, at: datetime | None = None) -> dict:
         """Close the run: state completed, failed or aborted, and the time."""
         if state not in RUN_STATES or state == "running":
@@ -338,8 +532,11 @@ def latest_unfinished(base_dir: str, scope) -> RunDir | None:
         return None
     found = []
     for name in names:
-        path = os.path.join(base_dir, name, "run.json")
-        if name == LOCKS_DIR or name.startswith(".") or not os.path.isfile(path):
+        try:
+            path = os.path.join(path_under(base_dir, _check_run_id(name)), "run.json")
+        except RunRecordError:
+            continue  # the locks, a hidden file, a name no run id has
+        if not os.path.isfile(path):
             continue
         run = _checked(read_json(path, "run record"), path, "run record")
         if run.get("scope_key") == key and run.get("state") == "running":
@@ -443,21 +640,21 @@ class RunLock:
         record = {"format": FORMAT, "pid": pid, "pid_start": stat[1] if stat else None,
                   "host": socket.gethostname(), "started": _stamp(at), "run_id": self.run_id,
                   "scope": self.scope, "token": secrets.token_hex(8)}
-        tmp = _temp_json(self.folder, record)
-        try:
-            for _attempt in range(3):
-                try:
-                    os.link(tmp, self.path)
-                except FileExistsError:
-                    owner = self.read()
-                    if owner is None:
-                        continue  # released meanwhile: try again
-                    raise self._verdict(owner) from None
-                _fsync_dir(self.folder)
-                self.owner = record
-                return record
-        finally:
-            os.unlink(tmp)
+        with _temp_json(self.folder, record) as tmp:
+            try:
+                for _attempt in range(3):
+                    try:
+                        os.link(tmp, self.path)
+                    except FileExistsError:
+                        owner = self.read()
+                        if owner is None:
+                            continue  # released meanwhile: try again
+                        raise self._verdict(owner) from None
+                    _fsync_dir(self.folder)
+                    self.owner = record
+                    return record
+            finally:
+                os.unlink(tmp)
         raise LockHeld(f"scope {self.scope}: the lock {self.path} keeps changing hands", path=self.path)
 
     def break_stale(self) -> dict:

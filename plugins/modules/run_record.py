@@ -14,6 +14,13 @@ description:
   - Runs on the controller. Reads and writes the run directory of
     C(plugins/module_utils/runrecord.py) (C(<base_dir>/<run_id>/)); every file is written
     atomically. C(playbooks/patch.yml) uses it between the steps of a run.
+  - Every path built from a run id or a host name is checked to stay inside the run directory;
+    a run id or host name with C(/), C(..), a leading dot, white space (space, tab, newline), NUL
+    or another control character is refused, and so is an existing run directory that group or
+    others may write to.
+  - Changes to a run directory hold its writers' lock (C(.lock), an exclusive C(flock)), so that
+    hosts recorded at once from several forks never lose a history entry; temporary files left
+    by a writer that was killed mid-write are removed when the run directory is opened again.
   - O(action=new_id) makes a run id; O(action=find) finds the newest unfinished run of a
     scope; O(action=start) starts a run from a plan file; O(action=load) reads a run.
   - O(action=record) moves the host (O(host), default the task's host) to O(phase) with
@@ -40,7 +47,9 @@ options:
     description: The run's scope (inventory and limit), for O(action=find) and O(action=start).
     type: str
   run_id:
-    description: The run's id (all actions but new_id and find).
+    description:
+      - The run's id (all actions but new_id and find): a file name without C(/), white space,
+        NUL or a leading dot.
     type: str
   plan_file:
     description: The plan to start the run with (O(action=start)); a plan made for another run id keeps its versions and gets this run's id.
@@ -117,6 +126,11 @@ budget:
   description: The failure budget against the hosts' records (counted, spent, canary_failed, halt, reason).
   returned: when a run is read
   type: dict
+archive_dirs:
+  description: Host to its archive folder in the run directory (C(<run dir>/archive/<host>)), built and checked by the run record.
+  returned: when a run is read
+  type: dict
+  sample: {web1: /var/lib/patchpilot/runs/20261127T210000Z-a1b2c3/archive/web1}
 halted:
   description: Why the run was halted, or null.
   returned: wave_end and status

@@ -1,7 +1,9 @@
 """Run record: the run directory, atomic writes, resuming, and the run lock across processes."""
 
 import json
+import multiprocessing
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -58,7 +60,8 @@ def test_start_writes_plan_run_and_pending_hosts(tmp_path):
     run = started(tmp_path)
     folder = tmp_path / RUN_ID
     assert mode(folder) == 0o750 and mode(folder / "hosts") == 0o750
-    assert sorted(os.listdir(folder)) == ["hosts", "plan.json", "run.json"]
+    assert sorted(os.listdir(folder)) == [".lock", "hosts", "plan.json", "run.json"]
+    assert mode(folder / ".lock") == 0o640
     assert sorted(os.listdir(folder / "hosts")) == ["app1.json", "db2.json", "web1.json", "web2.json"]
     assert json.loads((folder / "plan.json").read_text()) == plan()
     key, text = scope_key(HOSTS)
@@ -444,3 +447,136 @@ def test_the_lock_can_belong_to_another_live_process(tmp_path, live_holder):
     assert owner["pid"] == live_holder.pid and owner["pid_start"]
     with pytest.raises(LockHeld):
         RunLock(base, HOSTS).acquire()
+
+
+# ---------------------------------------------------------------------------
+# Paths from host names and run ids
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["run 1", "run\n1", "run\x001", "\trun", "run\r", ".hidden", "a/b", "a\\b", "..",
+                                 "locks", ""])
+def test_run_ids_that_cannot_name_a_folder_are_refused(tmp_path, bad):
+    with pytest.raises(RunRecordError, match="cannot name a run directory"):
+        RunDir(tmp_path, bad)
+    with pytest.raises(RunRecordError, match="cannot name a run directory"):
+        RunDir.load(tmp_path, bad)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("bad", ["web 1", "web\n1", "web\x001", ".tmp-x", "../run", "..", "a\\b", "web\x7f"])
+def test_host_names_that_cannot_name_a_file_are_refused(tmp_path, bad):
+    run = started(tmp_path)
+    for call in (lambda: run.record(bad, "preflight"), lambda: run.host(bad), lambda: run.archive_dir(bad),
+                 lambda: run.keep_final(bad, {"format": 1})):
+        with pytest.raises(RunRecordError, match="cannot name a host file"):
+            call()
+    with pytest.raises(RunRecordError, match="cannot name a host file"):
+        RunDir(tmp_path, "other").start(dict(plan("other"), hosts=[{"host": bad, "wave": 0}]), HOSTS)
+
+
+def test_paths_stay_inside_the_run_directory(tmp_path):
+    base, outside = tmp_path / "runs", tmp_path / "outside"
+    outside.mkdir()
+    run = started(base)
+    assert run.archive_dir("web2") == str(base / RUN_ID / "archive" / "web2")
+    assert run.keep_final("web2", {"format": 1}) == str(base / RUN_ID / "archive" / "web2" / "final.json")
+    assert run.final("web2") == {"format": 1} and run.final("web1") is None
+    os.symlink(outside, base / RUN_ID / "archive" / "web1")  # a link planted in the archive
+    with pytest.raises(RunRecordError, match="leads outside"):
+        run.keep_final("web1", {"format": 1})
+    os.symlink(outside, base / "20261127T220000Z-ffffff")  # a run directory that is a link to elsewhere
+    with pytest.raises(RunRecordError, match="leads outside"):
+        RunDir(base, "20261127T220000Z-ffffff")
+    assert os.listdir(outside) == []
+    with pytest.raises(RunRecordError, match="leads outside"):
+        runrecord.path_under(base, RUN_ID, "archive", "web1", "final.json")
+    with pytest.raises(RunRecordError, match="cannot name"):
+        runrecord.path_under(base, RUN_ID, "..", "x")
+
+
+@pytest.mark.parametrize("folder, perm", [("", 0o777), ("", 0o770), ("", 0o752), ("hosts", 0o757)])
+def test_a_run_directory_others_may_write_to_is_refused(tmp_path, folder, perm):
+    started(tmp_path)
+    os.chmod(tmp_path / RUN_ID / folder, perm)
+    with pytest.raises(RunRecordError, match=f"may be written by group or others \\(mode {perm:04o}\\)"):
+        RunDir.load(tmp_path, RUN_ID)
+    os.chmod(tmp_path / RUN_ID / folder, 0o750)
+    assert RunDir.load(tmp_path, RUN_ID).host("db2")["phase"] == "pending"
+
+
+# ---------------------------------------------------------------------------
+# Writers in several processes
+# ---------------------------------------------------------------------------
+
+def _recorder(base, writer, count):
+    run = RunDir.load(base, RUN_ID)
+    for number in range(count):
+        run.record("db2", "preflight", {"writer": writer, "n": number})
+
+
+def test_concurrent_writers_keep_every_history_entry(tmp_path):
+    started(tmp_path)
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_recorder, args=(str(tmp_path), writer, 25)) for writer in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+    assert [writer.exitcode for writer in writers] == [0, 0, 0, 0]
+    history = RunDir.load(tmp_path, RUN_ID).host("db2")["history"]
+    assert len(history) == 101
+    entries = [(entry["detail"]["writer"], entry["detail"]["n"]) for entry in history[1:]]
+    assert sorted(entries) == [(writer, n) for writer in range(4) for n in range(25)]
+    for writer in range(4):  # each writer's entries in the order it wrote them
+        assert [n for w, n in entries if w == writer] == list(range(25))
+
+
+STALLED_WRITER = textwrap.dedent("""
+    import os, sys, time
+    from ansible_collections.patchpilot.fleet.plugins.module_utils import runrecord
+    run = runrecord.RunDir.load(sys.argv[1], sys.argv[2])
+
+    def stall(fd):  # the temporary file is written, not yet synced nor in place
+        print("writing", flush=True)
+        time.sleep(600)
+
+    runrecord.os.fsync = stall
+    if sys.argv[3] == "record":
+        run.record("db2", "preflight", "never finished")
+    else:  # a writer that does not go through RunDir (and its lock)
+        runrecord.write_json(os.path.join(run.hosts_dir, "db2.json"), {"never": "finished"})
+""")
+
+
+def stalled_writer(base, how):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", STALLED_WRITER, str(base), RUN_ID, how],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def temporaries(folder):
+    return sorted(name for name in os.listdir(folder) if name.startswith(".tmp-"))
+
+
+@pytest.mark.parametrize("how", ["record", "write_json"])
+def test_a_killed_writer_leaves_a_temporary_that_the_next_open_removes(tmp_path, how):
+    started(tmp_path)
+    hosts = tmp_path / RUN_ID / "hosts"
+    before = (hosts / "db2.json").read_text()
+    proc = stalled_writer(tmp_path, how)
+    try:
+        assert len(temporaries(hosts)) == 1
+        if how == "write_json":  # its writer is alive: the temporary is left alone
+            opened = RunDir.load(tmp_path, RUN_ID)
+            assert len(temporaries(hosts)) == 1 and opened.swept == []
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    (left,) = temporaries(hosts)
+    reopened = RunDir.load(tmp_path, RUN_ID)
+    assert temporaries(hosts) == [] and (hosts / "db2.json").read_text() == before
+    assert reopened.swept == [f"hosts/{left}"]
+    assert reopened.host("db2")["phase"] == "pending"
