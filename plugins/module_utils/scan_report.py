@@ -90,23 +90,39 @@ def stamp_first_seen(results: dict, seen: dict, today: date) -> dict:
     return store
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV Injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
 def _csv(rows: list, columns) -> str:
+    """Rows as CSV text; every text cell goes through :func:`csv_text`, and every cell is quoted
+    (a carriage return in a cell would otherwise end the row for a spreadsheet)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n",
+                            quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(row.get(k)) for k in columns})
     return buf.getvalue()
 
 
+def csv_text(value: str) -> str:
+    """A text cell a spreadsheet cannot take for a formula: one that starts with ``=``, ``+``,
+    ``-``, ``@``, a tab, a carriage return or NUL gets a leading ``'`` (OWASP's advice; :func:`_csv`
+    quotes every cell and doubles the double quotes in it)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def _cell(value):
     if isinstance(value, (list, tuple)):
-        return " ".join(str(v) for v in value)
+        return csv_text(" ".join(str(v) for v in value))
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return value
+    if isinstance(value, (int, float)):
+        return value  # a number the report made, never a formula
+    return csv_text(str(value))
 
 
 def _flat_update(rank: int, row: dict) -> dict:

@@ -17,6 +17,9 @@ description:
     host x update, and writes C(assets.json), C(assets.csv), C(updates.json) and
     C(updates.csv) (sorted by priority) into O(output_dir), atomically, readable by owner and
     group only.
+  - In the CSV files every cell is quoted, and a text cell that starts with C(=), C(+), C(-),
+    C(@), a tab, a carriage return or NUL gets a leading C(') so that no spreadsheet takes it
+    for a formula (OWASP's advice against CSV injection); the JSON files keep the text as it is.
   - Keeps the date each update was first seen in C(first_seen.json) in O(output_dir); later
     scans keep that date.
   - A host that failed or was unreachable is listed with its reason; the others are reported.

@@ -72,3 +72,34 @@ def test_unreadable_first_seen_store(tmp_path):
     (tmp_path / scan_report.FIRST_SEEN_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(scan_report.ReportError, match="unreadable first-seen store"):
         scan_report.load_seen(str(tmp_path))
+
+
+FORMULAS = ["=HYPERLINK(\"http://example.org/x\",\"click\")", "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+            "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_no_csv_cell_can_carry_a_spreadsheet_formula(tmp_path, formula):
+    # text from the hosts, the CMDB and the repositories: a package name, a CMDB field, an error, a CVE list
+    update = dict(upd("libssl3", "security"), name=formula, cves=[formula, "CVE-2026-0001"])
+    results = {"db01": {"asset": dict(asset("db01", "12", "bookworm"), kernel=formula), "updates": [update],
+                        "error": None},
+               "app01": {"asset": None, "updates": None, "error": formula}}
+    report = scan_report.build(results, {"db01": {"owner": formula, "location": "dc-east"}}, {}, TODAY, {})
+    paths = scan_report.write(str(tmp_path), report, TODAY)
+    cells = []
+    for name in ("assets.csv", "updates.csv"):
+        with open(paths[name], encoding="utf-8", newline="") as handle:
+            cells += [cell for row in csv.reader(handle) for cell in row]
+    assert cells and not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert f"'{formula}" in cells  # kept, as text
+    assert f"'{formula} CVE-2026-0001" in cells
+    assert "dc-east" in cells and "12" in cells  # other cells as they were
+    # the JSON files keep the data as it is
+    assert json.loads(open(paths["updates.json"], encoding="utf-8").read())["updates"][0]["name"] == formula
+
+
+def test_csv_text():
+    assert scan_report.csv_text("=1+1") == "'=1+1" and scan_report.csv_text("'=1+1") == "'=1+1"
+    assert scan_report.csv_text("libssl3") == "libssl3" and scan_report.csv_text("") == ""
+    assert scan_report._cell(-1) == -1 and scan_report._cell(["-x", "y"]) == "'-x y"  # pylint: disable=protected-access
