@@ -46,15 +46,18 @@ import re
 from xml.etree import ElementTree
 from dataclasses import dataclass, field
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import yamlinput
+
 try:
     import yaml
 except ImportError:  # only the controller reads CMDB files, and it always has PyYAML
     yaml = None
 
 __all__ = [
-    "COLUMNS", "CRITICALITIES", "DATA_SENSITIVITIES", "DEFAULT_SCAN_PORTS", "PROBES", "PROTOCOLS",
-    "Asset", "CmdbError", "ConfigError", "ScanSettings",
+    "COLUMNS", "CRITICALITIES", "DATA_SENSITIVITIES", "DEFAULT_SCAN_PORTS", "HOSTNAME_MAX", "PROBES", "PROTOCOLS",
+    "RESERVED_NAMES", "Asset", "CmdbError", "ConfigError", "ScanSettings",
     "banner_text", "classify_response", "column_name", "endpoint_sort_key", "http_banner", "match_endpoints",
+    "name_clashes",
     "parse_csv", "parse_nmap_xml", "parse_yaml", "read_cmdb", "scan_settings", "scan_targets", "unmanaged_name",
 ]
 
@@ -76,10 +79,31 @@ PROBES = ("own", "nmap")
 CSV_SUFFIXES = (".csv",)
 YAML_SUFFIXES = (".yml", ".yaml")
 
+#: The longest hostname: the run record keeps a host's progress in ``hosts/<hostname>.json``
+#: (runrecord.py), and a file name has at most 255 bytes (NAME_MAX).
+HOSTNAME_MAX = 255 - len(".json")
+
+#: Names a CMDB host may not have, and why: Ansible's own groups and its implicit local host, and the
+#: groups this plugin makes. A host of that name would take the group's place (its variables, a port or an
+#: address, would be set on every host of the group; ``hosts: all`` would mean that one host), or would
+#: receive every ``delegate_to: localhost`` task. Compared in lower case, without a final dot.
+RESERVED_NAMES = {
+    "all": "the group Ansible makes of every host",
+    "ungrouped": "a group Ansible makes",
+    "localhost": "Ansible's own name for the controller",
+    "127.0.0.1": "Ansible's own name for the controller",
+    "managed": "the group of CMDB hosts",
+    "unmanaged": "the group of unmanaged endpoints",
+}
+
 # An inventory hostname: starts with a letter or digit, then letters, digits, dot, dash, underscore.
-_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
-_DNS_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}$")
+# (\Z, not $: $ also matches before a final newline.)
+_HOSTNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_DNS_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)\Z")
+_MAC_RE = re.compile(r"[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}\Z")
+# An IPv6 zone (fe80::1%eth0): an interface name or number, nothing a shell or a URL would read.
+_ZONE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+_PORT_RE = re.compile(r"[0-9]{1,5}\Z")
 _COLUMN_JUNK_RE = re.compile(r"[^a-z0-9_]+")
 
 
@@ -121,9 +145,7 @@ class Asset:
         return self.fields.get("ansible_port")
 
 
-def _shorten(value, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+_shorten = yamlinput.shorten
 
 
 def column_name(raw) -> str:
@@ -139,10 +161,21 @@ def _text(value):
     return str(value).strip()
 
 
+def _name_key(name: str) -> str:
+    """A hostname as compared with others: web01, WEB01 and web01. are the same host."""
+    return name.lower().rstrip(".")
+
+
 def _hostname(value):
     text = _text(value)
     if not _HOSTNAME_RE.match(text):
         raise ValueError("%s is not a valid host name (letters, digits, '.', '-', '_')" % _shorten(text))
+    if len(text) > HOSTNAME_MAX:
+        raise ValueError("%s is %d characters long, more than the %d a run record can name a file after"
+                         % (_shorten(text), len(text), HOSTNAME_MAX))
+    reserved = RESERVED_NAMES.get(_name_key(text))
+    if reserved:
+        raise ValueError("%s is %s: a host cannot have that name" % (_shorten(text), reserved))
     return text
 
 
@@ -158,10 +191,18 @@ def _dns_name(value):
     return text
 
 
+def _ip_address(text: str) -> str:
+    """The address in its usual form; ValueError when it is not an IP address, or has a strange IPv6 zone."""
+    address, _sep, zone = text.partition("%")
+    if _sep and not _ZONE_RE.match(zone):
+        raise ValueError(text)
+    return str(ipaddress.ip_address(text if _sep else address))
+
+
 def _ip(value):
     text = _text(value)
     try:
-        return str(ipaddress.ip_address(text))
+        return _ip_address(text)
     except ValueError:
         raise ValueError("%s is not a valid IP address" % _shorten(text)) from None
 
@@ -169,7 +210,7 @@ def _ip(value):
 def _address(value):
     text = _text(value)
     try:
-        return str(ipaddress.ip_address(text))
+        return _ip_address(text)
     except ValueError:
         pass
     if not _is_dns_name(text):
@@ -185,12 +226,12 @@ def _mac(value):
 
 
 def _port(value):
-    if isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
+        port = value
+    elif isinstance(value, str) and _PORT_RE.match(value.strip(" \t")):  # ASCII digits only: int() takes others
+        port = int(value.strip(" \t"))
+    else:
         raise ValueError("%s is not a port number" % _shorten(value))
-    try:
-        port = int(str(value).strip())
-    except ValueError:
-        raise ValueError("%s is not a port number" % _shorten(value)) from None
     if not 1 <= port <= 65535:
         raise ValueError("%d is not a port number (1-65535)" % port)
     return port
@@ -289,7 +330,7 @@ def _assets_from_rows(rows, problems: _Problems, address_columns: bool = True) -
         hostname = fields["hostname"]
         if hostname is None:
             continue
-        key = hostname.lower()
+        key = _name_key(hostname)
         if key in first_seen:
             problems.add(column_lines.get("hostname", line),
                          "%sduplicate hostname %s (first on line %d)" % (where, hostname, first_seen[key]))
@@ -349,15 +390,16 @@ def parse_csv(text: str, source: str) -> list:
     return assets
 
 
-def _yaml_document(text: str):
-    """(data, node) of a single-document YAML text, read safely; node keeps the line numbers."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    return data, node
+#: Columns whose value is text: a plain YAML scalar in them keeps the text as written (web01 is not
+#: renamed 31 when written 0x1F, a version 1.10 stays 1.10); internet_exposed keeps YAML's yes/no.
+_WRITTEN_TEXT_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
+
+
+def _as_written(value, node):
+    """A scalar as the file writes it when YAML read it as a number or boolean; else the value as read."""
+    if isinstance(node, yaml.ScalarNode) and node.style is None and node.tag in _WRITTEN_TEXT_TAGS:
+        return node.value
+    return value
 
 
 def _node_line(node) -> int:
@@ -370,10 +412,10 @@ def parse_yaml(text: str, source: str) -> list:
         raise CmdbError(source, ["%s: reading YAML needs the PyYAML library" % source])
     problems = _Problems(source)
     try:
-        data, node = _yaml_document(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problems.add(mark.line + 1 if mark is not None else 1, "not valid YAML: %s" % (getattr(exc, "problem", None) or exc))
+        data, node = yamlinput.load(text)
+    except yamlinput.YamlInputError as exc:
+        for item in exc.problems:
+            problems.add(item.line or 1, ("not valid YAML: " if item.syntax else "") + item.message)
         problems.raise_any()
     items, items_node = data, node
     if isinstance(data, dict) and set(data) == {"assets"}:
@@ -392,12 +434,13 @@ def parse_yaml(text: str, source: str) -> list:
         if not isinstance(item, dict):
             problems.add(line, "%s: expected a mapping of column names to values, got %s" % (name, type(item).__name__))
             continue
-        hostname = item.get("hostname")
-        known = isinstance(hostname, str) and _HOSTNAME_RE.match(hostname.strip())
-        label = "%s (%s):" % (name, hostname.strip()) if known else name + ":"
-        key_lines = {}
+        key_lines, value_nodes = {}, {}
         for key_node, value_node in item_node.value:
             key_lines.setdefault(str(key_node.value), _node_line(value_node))
+            value_nodes.setdefault(str(key_node.value), value_node)
+        hostname = _as_written(item.get("hostname"), value_nodes.get("hostname"))
+        known = isinstance(hostname, str) and _HOSTNAME_RE.match(hostname.strip())
+        label = "%s (%s):" % (name, hostname.strip()) if known else name + ":"
         raw, column_lines = {}, {}
         for key, value in item.items():
             column = column_name(key) if isinstance(key, str) else ""
@@ -407,6 +450,8 @@ def parse_yaml(text: str, source: str) -> list:
             elif column in raw:
                 problems.add(key_line, "%s key %s repeats %s" % (label, _shorten(key), column))
             else:
+                if column in COLUMNS and column != "internet_exposed":
+                    value = _as_written(value, value_nodes.get(str(key)))
                 raw[column] = value
                 column_lines[column] = key_line
         if "hostname" not in raw:

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import cmdb as cmdb_module
 from ansible_collections.patchpilot.fleet.plugins.module_utils.cmdb import (
+    HOSTNAME_MAX,
     COLUMNS,
     Asset,
     CmdbError,
@@ -424,3 +426,98 @@ def test_match_endpoints_sorted_and_ipv6_normalised():
 def test_unmanaged_name():
     assert unmanaged_name(ssh("127.0.0.1", 40222)) == "unmanaged_127_0_0_1_40222"
     assert unmanaged_name(ssh("fe80::1", 22)) == "unmanaged_fe80_1_22"
+
+
+# --- hostile input (issue #10) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["all", "ungrouped", "managed", "unmanaged", "localhost", "127.0.0.1",
+                                  "ALL", "Localhost", "localhost.", "managed."])
+def test_a_host_cannot_take_a_reserved_name(name):
+    text = "hostname,ip_address\nweb01,10.0.0.1\n%s,10.0.0.2\n" % name
+    [problem] = problems_of(parse_csv, text, "c.csv")
+    assert problem.startswith("c.csv:3: hostname: %r is " % name)
+    assert problem.endswith(": a host cannot have that name")
+    [problem] = problems_of(parse_yaml, "- {hostname: web01, ip_address: 10.0.0.1}\n- {hostname: %s, ip_address: 10.0.0.2}\n"
+                            % name, "c.yml")
+    assert problem.startswith("c.yml:2: assets[1]")
+
+
+def test_hostname_longest_is_what_a_run_record_file_name_holds():
+    assert HOSTNAME_MAX == 250
+    fits = "h" * HOSTNAME_MAX
+    assert [asset.hostname for asset in parse_csv("hostname,ip_address\n%s,10.0.0.1\n" % fits, "c.csv")] == [fits]
+    [problem] = problems_of(parse_csv, "hostname,ip_address\n%s,10.0.0.1\n" % (fits + "h"), "c.csv")
+    assert problem.startswith("c.csv:2: hostname: 'hhhhh")
+    assert problem.endswith("is 251 characters long, more than the 250 a run record can name a file after")
+    assert len(problem) < 200  # a short prefix of the name, not all of it
+
+
+def test_a_name_with_a_final_newline_is_not_a_name():
+    for pattern in (cmdb_module._HOSTNAME_RE, cmdb_module._DNS_LABEL_RE):
+        assert pattern.match("web01") and not pattern.match("web01\n")
+    assert cmdb_module._MAC_RE.match("02:50:0a:d5:00:0b") and not cmdb_module._MAC_RE.match("02:50:0a:d5:00:0b\n")
+
+
+def test_a_final_dot_does_not_make_another_host():
+    assert problems_of(parse_csv, "hostname,ip_address\nweb01,10.0.0.1\nWEB01.,10.0.0.2\n", "c.csv") == [
+        "c.csv:3: duplicate hostname WEB01. (first on line 2)"]
+
+
+@pytest.mark.parametrize(("address", "accepted"), [
+    ("fe80::1%eth0", True), ("fe80::1%2", True), ("fe80::1%br-lan.10", True),
+    ("fe80::1%$(reboot)", False), ("fe80::1%a b", False), ("fe80::1%", False), ("fe80::1%;x", False),
+    ("fe80::1%\u00e9th0", False),
+])
+def test_ipv6_zone_is_an_interface_name(address, accepted):
+    text = "hostname,ip_address,ansible_host\nweb01,%s,%s\n" % (address, address)
+    if accepted:
+        [asset] = parse_csv(text, "c.csv")
+        assert asset.fields["ip_address"] == asset.address == address
+    else:
+        assert problems_of(parse_csv, text, "c.csv") == [
+            "c.csv:2: ip_address: %r is not a valid IP address" % address,
+            "c.csv:2: ansible_host: %r is neither an IP address nor a DNS name" % address]
+
+
+@pytest.mark.parametrize("port", ["2\u0662", "\uff12\uff12", "\x1c22", "+22", "-0"])
+def test_port_is_ascii_digits(port):
+    problems = problems_of(parse_csv, "hostname,ip_address,ansible_port\nweb01,10.0.0.1,%s\n" % port, "c.csv")
+    assert problems == ["c.csv:2: ansible_port: %r is not a port number" % port]
+
+
+def test_port_from_yaml_is_the_number_written():
+    [asset] = parse_yaml("- {hostname: web01, ip_address: 10.0.0.1, ansible_port: 2201}\n", "c.yml")
+    assert asset.port == 2201
+    assert problems_of(parse_yaml, "- {hostname: web01, ip_address: 10.0.0.1, ansible_port: 0x16}\n", "c.yml") == [
+        "c.yml:1: assets[0] (web01): ansible_port: '0x16' is not a port number"]
+
+
+def test_yaml_text_columns_keep_the_text_as_written():
+    text = ("- hostname: 0x1F\n  ip_address: 10.0.0.1\n  os_version: 1.10\n  os_codename: no\n"
+            "  mac_address: 10:20:30:40:50:60\n  internet_exposed: yes\n  rack: 0x10\n")
+    [asset] = parse_yaml(text, "c.yml")
+    assert asset.hostname == "0x1F"
+    assert (asset.fields["os_version"], asset.fields["os_codename"], asset.fields["mac_address"]) == (
+        "1.10", "no", "10:20:30:40:50:60")
+    assert asset.fields["internet_exposed"] is True
+    assert asset.fields["rack"] == 16  # a column patchpilot does not know is kept as YAML reads it
+
+
+@pytest.mark.parametrize(("text", "problems"), [
+    ("- hostname: web01\n  ip_address: 10.0.0.1\n  hostname: db01\n", ["c.yml:3: duplicate key 'hostname'"]),
+    ("assets: []\nassets:\n  - {hostname: web01, ip_address: 10.0.0.1}\n", ["c.yml:2: duplicate key 'assets'"]),
+    ("- &a {hostname: web01, ip_address: 10.0.0.1, x: &b [*a]}\n",
+     ["c.yml:1: the alias *a refers to the node it is in (a recursive structure)"]),
+    ("[" * 65 + "]" * 65 + "\n", ["c.yml:1: nested more than 64 levels deep"]),
+    ("- " * 2000 + "x\n", ["c.yml:1: nested more than 64 levels deep"]),
+])
+def test_hostile_yaml_is_refused_with_the_line(text, problems):
+    assert problems_of(parse_yaml, text, "c.yml") == problems
+
+
+def test_yaml_alias_bomb_is_refused_before_it_is_expanded():
+    lines = ["- {hostname: web01, ip_address: 10.0.0.1, x: &l0 [a, a, a, a, a, a, a, a, a, a]}"]
+    lines += ["- {hostname: web%02d, ip_address: 10.0.0.1, x: &l%d [%s]}" % (level + 1, level, ", ".join(["*l%d" % (level - 1)] * 10))
+              for level in range(1, 9)]
+    problems = problems_of(parse_yaml, "\n".join(lines) + "\n", "c.yml")
+    assert len(problems) == 1 and problems[0].endswith(": aliases would expand the document by more than 10000 nodes")
