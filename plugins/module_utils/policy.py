@@ -109,6 +109,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance impor
     validate_windows,
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import CLASSIFICATIONS, SEVERITIES
+from ansible_collections.patchpilot.fleet.plugins.module_utils import yamlinput as _yamlinput
 
 try:
     import yaml
@@ -227,57 +228,6 @@ class PolicyError(ValueError):
 # Reading
 # ---------------------------------------------------------------------------
 
-if yaml is not None:
-    class _PolicyLoader(yaml.SafeLoader):
-        """SafeLoader that notes duplicate keys and reads 01:30 as a string, not the base-60 number 90."""
-
-        def __init__(self, stream):
-            super().__init__(stream)
-            self.duplicates = []
-
-        def construct_mapping(self, node, deep=False):
-            if isinstance(node, yaml.MappingNode):
-                seen = set()
-                for key_node, _value_node in node.value:
-                    # A key is a name, never a boolean: a hook's `on:` stays "on" (YAML 1.1 reads it as true).
-                    if key_node.tag == "tag:yaml.org,2002:bool" and isinstance(key_node, yaml.ScalarNode) \
-                            and key_node.style is None:
-                        key_node.tag = "tag:yaml.org,2002:str"
-                    if key_node.tag == "tag:yaml.org,2002:merge":
-                        continue
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        duplicate = key in seen
-                        seen.add(key)
-                    except TypeError:  # an unhashable key: SafeLoader reports it
-                        continue
-                    if duplicate:
-                        mark = key_node.start_mark
-                        self.duplicates.append((mark.line + 1, mark.column + 1, key))
-            return super().construct_mapping(node, deep=deep)
-
-    _PolicyLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers
-                if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    # YAML 1.1 numbers less the base-60 forms (1:30 is 90 there).
-    _PolicyLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:int",
-        re.compile(r"""^(?:[-+]?0b[0-1_]+
-                    |[-+]?0[0-7_]+
-                    |[-+]?(?:0|[1-9][0-9_]*)
-                    |[-+]?0x[0-9a-fA-F_]+)$""", re.X),
-        list("-+0123456789"))
-    _PolicyLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-                    |[-+]?\.(?:inf|Inf|INF)
-                    |\.(?:nan|NaN|NAN))$""", re.X),
-        list("-+0123456789."))
-
-
 def _is_path(text_or_path) -> bool:
     if isinstance(text_or_path, (PurePath, os.PathLike)):
         return True
@@ -309,23 +259,11 @@ def load_policy(text_or_path) -> dict:
     if yaml is None:
         raise PolicyError([f"{source}: reading the policy needs the PyYAML library"])
 
-    loader = _PolicyLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        if context and problem.startswith("but "):
-            problem = f"{context}, {problem}"
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise PolicyError([f"{source}: {where}{problem}"]) from None
-    finally:
-        loader.dispose()
-    if loader.duplicates:
-        raise PolicyError([f"{source}: line {line}, column {column}: duplicate key {key!r}"
-                           for line, column, key in loader.duplicates])
+        data, _node = _yamlinput.load(text)
+    except _yamlinput.YamlInputError as exc:
+        raise PolicyError([f"{source}: line {item.line}, column {item.column}: {item.message}" if item.line
+                           else f"{source}: {item.message}" for item in exc.problems]) from None
     if data is None:
         raise PolicyError([f"{source}: the policy is empty"])
     if not isinstance(data, dict):
