@@ -45,6 +45,13 @@ notes:
     Other columns are kept as they are. Column names are compared in lower case, with spaces as underscores."
   - A YAML CMDB is a list of mappings with the same keys as the CSV columns, or a mapping with one key C(assets) holding
     that list.
+  - "A CMDB host may not be named like a group: C(all), C(ungrouped), C(managed), C(unmanaged), a group another inventory
+    source made, or a group O(keyed_groups) or O(groups) would make from the CMDB; nor C(localhost) or C(127.0.0.1)
+    (Ansible's name for the controller), nor like an unmanaged endpoint the scan found. Such a row fails the source
+    with its file and line before any host is added; so does a hostname longer than 250 characters (the run record
+    names a file after it)."
+  - "A YAML CMDB is read with the same limits as the policy: a repeated key, nesting deeper than 64 levels, or aliases
+    that would expand the file by more than 10000 nodes (or by more than its own size) fail it with the line."
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -174,6 +181,7 @@ import ssl
 import subprocess
 
 from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
@@ -186,6 +194,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.cmdb import (
     endpoint_sort_key,
     http_banner,
     match_endpoints,
+    name_clashes,
     parse_nmap_xml,
     read_cmdb,
     scan_settings,
@@ -326,7 +335,33 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         endpoints = None
         if settings is not None:
             endpoints = self._scan(path, settings, cache)
+        try:
+            name_clashes(assets, self._names_taken(assets, endpoints))
+        except CmdbError as exc:
+            raise AnsibleParserError(str(exc)) from None
         self._populate(assets, endpoints)
+
+    def _names_taken(self, assets, endpoints):
+        """{name: what it is} of every group and unmanaged host this source would make, and the groups already there.
+
+        A CMDB host of such a name would take the group's place (its variables set on every host of the group),
+        so it is refused before anything is added. Groups from keyed_groups depend on the CMDB values: they are
+        found by building the inventory once on the side.
+        """
+        taken = {name: "a group of the inventory" for name in self.inventory.groups}
+        _matched, unmatched = match_endpoints(assets, endpoints or [])
+        taken.update((unmanaged_name(endpoint), "the name of an endpoint the scan found") for endpoint in unmatched)
+        if assets and (self.get_option("keyed_groups") or self.get_option("groups")):
+            inventory = self.inventory
+            self.inventory = InventoryData()
+            try:
+                self._populate(assets, endpoints)
+                made = set(self.inventory.groups) - {"all", "ungrouped", "managed", "unmanaged"}
+            finally:
+                self.inventory = inventory
+            taken.update((name, "a group made by keyed_groups or groups") for name in made)
+        taken.update((name, "a group this plugin makes") for name in ("managed", "unmanaged"))
+        return taken
 
     def _templated(self, option):
         """An option's value, with templates in it rendered (the configuration file is trusted)."""

@@ -463,6 +463,22 @@ def parse_yaml(text: str, source: str) -> list:
     return assets
 
 
+def name_clashes(assets: list, names: dict) -> None:
+    """Refuse assets whose hostname is one of ``names`` ({name: what it is}); raises CmdbError with file and line.
+
+    The inventory plugin passes the groups it would make (keyed_groups, groups), the groups already in the
+    inventory and the names of the unmanaged endpoints: a host of such a name would stand in the group's place.
+    """
+    by_source: dict = {}
+    for asset in assets:
+        what = names.get(asset.hostname)
+        if what:
+            by_source.setdefault(asset.source, _Problems(asset.source)).add(
+                asset.line, "hostname %s is also %s: a host cannot have that name" % (asset.hostname, what))
+    for problems in by_source.values():
+        problems.raise_any()
+
+
 def read_cmdb(path: str) -> list[Asset]:
     """Assets from a CMDB file; its suffix (.csv, .yml, .yaml) says the format."""
     lowered = path.lower()
