@@ -321,9 +321,9 @@ class _Rules:
         age = (self.today - day).days
         if age >= after_days:
             return _decision(True, f"auto ({classification}, {severity}, {_days(age)} old)")
-        ready = (day + timedelta(days=after_days)).isoformat()
+        ready = day + timedelta(days=after_days) if (date.max - day).days >= after_days else date.max
         return _decision(False, f"not auto-approved: {_days(age)} old, approvals.auto.after_days is {after_days}"
-                                f" (eligible on {ready})")
+                                f" (eligible on {ready.isoformat()})")
 
 
 def _days(number: int) -> str:
@@ -693,6 +693,10 @@ def _schedule(waves: list, policy: Mapping, now: datetime, clock: _Clock, zone, 
         hosts = wave["hosts"]
         extra = soak if wave["canary"] else timedelta(0)
         need = math.ceil(len(hosts) / parallel) * per_host + extra
+        if cursor + need > deadline:  # also keeps the dates below from overflowing, whatever the fleet's size
+            problems.append(f"windows: no room for wave {wave['wave']} ({_minutes(need)} minutes)"
+                            f" in the next {HORIZON.days} days (rollout.minutes_per_host, rollout.parallel)")
+            return []
         slots, deferred, end = _schedule_whole(clock, cursor, need, hosts, zone, deadline)
         if slots is None:
             slots, deferred, end = _schedule_split(clock, cursor, hosts, rollout, extra, zone, deadline)

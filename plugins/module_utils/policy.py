@@ -32,7 +32,8 @@ defaults shown)::
         },
         "windows": {"timezone": "UTC", "maintenance": [], "freezes": []},   # maintenance.py
         "emergency": {"cves": [], "packages": [],                # CVE ids; fnmatch patterns
-                      "bypass_windows": False, "bypass_freezes": False},
+                      "bypass_windows": False, "bypass_freezes": False,
+                      "allow_all": False},   # True: a pattern may match every package ("*")
         "rollout": {
             "canary": None,          # or {"hosts": [..]} | {"group": "web"} | {"percent": 10}
             "soak_minutes": 30,
@@ -118,7 +119,7 @@ except ImportError:  # only the controller reads policies, and it always has PyY
 
 __all__ = [
     "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "HOOK_METHODS", "HOOK_PLACES", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
-    "SECRET_HEADERS", "SMTP_SECURE", "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "WEBHOOK_AUTH",
+    "LIMITS", "SECRET_HEADERS", "SMTP_SECURE", "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "WEBHOOK_AUTH",
     "WEBHOOK_METHODS", "PolicyError",
     "load_policy", "migrate", "read_policy", "validate_policy",
 ]
@@ -139,6 +140,16 @@ WEBHOOK_AUTH = ("none", "bearer")
 #: Headers that carry credentials: never written in the policy (see docs/policy.md, notifications).
 SECRET_HEADERS = ("authorization", "proxy-authorization")
 NEW_DEPENDENCIES = ("approved", "any")
+#: The largest number each kind of policy value may be (docs/policy.md, "Limits"): anything larger is a
+#: typo, and would overflow the planner's date arithmetic. Percentages are 0 to 100.
+LIMITS = {
+    "minutes": 7 * 24 * 60,                  # rollout.soak_minutes, rollout.minutes_per_host: a week
+    "days": _priority.MAX_DAYS,              # approvals.auto.after_days, priority.sla_days: ten years
+    "count": 100000,                         # hosts (waves, parallel, per group, budget), journal errors
+    "seconds": 24 * 60 * 60,                 # timeouts of hooks and HTTP checks: a day
+    "factor": 1000,                          # health_checks.load_factor, memory_factor
+    "weight": _priority.MAX_WEIGHT,          # priority.weights
+}
 ITEM_KINDS = ("package", "cve", "advisory")
 
 #: Every key of a version 2 policy with its default; "reboot" has none (it must be chosen).
@@ -154,7 +165,7 @@ DEFAULTS = {
         "new_dependencies": "approved",
     },
     "windows": {"timezone": "UTC", "maintenance": [], "freezes": []},
-    "emergency": {"cves": [], "packages": [], "bypass_windows": False, "bypass_freezes": False},
+    "emergency": {"cves": [], "packages": [], "bypass_windows": False, "bypass_freezes": False, "allow_all": False},
     "rollout": {
         "canary": None,
         "soak_minutes": 30,
@@ -178,7 +189,7 @@ _TOP_KEYS = ("version", "change_ticket", "approvers", "approvals", "windows", "e
              "reboot", "restart_services", "snapshot", "health_checks", "hooks", "notifications", "priority")
 _APPROVALS_KEYS = ("auto", "approve", "reject", "allow_removals", "new_dependencies")
 _AUTO_KEYS = ("classifications", "severities", "after_days")
-_EMERGENCY_KEYS = ("cves", "packages", "bypass_windows", "bypass_freezes")
+_EMERGENCY_KEYS = ("cves", "packages", "bypass_windows", "bypass_freezes", "allow_all")
 _ROLLOUT_KEYS = ("canary", "soak_minutes", "waves", "max_per_wave_per_group", "anti_affinity",
                  "minutes_per_host", "parallel")
 _CANARY_KEYS = ("hosts", "group", "percent")
@@ -199,6 +210,7 @@ _V1_KEYS = {"canary_percent": "rollout.canary.percent", "waves": "rollout.waves"
 
 _CVE_RE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 _PERCENT_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+_DIGITS_RE = re.compile(r"^[0-9]+$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL_RE = re.compile(r"^https?://[^\s/]+\S*$")
 _REBOOT_HINT = "choose never, if_required or always"
@@ -337,7 +349,25 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-_plain = show_value
+#: How many characters of a bad value an error message quotes (a long value may be a pasted secret).
+_SHOWN = 24
+
+
+def _plain(value) -> str:
+    """A value as an error message shows it (maintenance.show_value), cut to a short prefix."""
+    text = show_value(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "\u2026"
+
+
+def _finite(value) -> bool:
+    """True unless the value is, or holds, a float NaN or infinity."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Mapping):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(item) for item in value)
+    return True
 
 
 def _number(text: str) -> int | float:
@@ -375,14 +405,15 @@ class _Checker:
         return value
 
     def whole(self, section: Mapping, key: str, path: str, default, minimum: int = 0, unit: str = "",
-              nullable: bool = False):
+              nullable: bool = False, maximum: int = LIMITS["count"]):
+        """An int from ``minimum`` to ``maximum`` (a LIMITS entry), or ``default`` (reported when bad)."""
         if key not in section or (section[key] is None and not nullable):
             return default
         value = section[key]
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            what = f"a whole number{' of ' + unit if unit else ''}, {minimum} or more"
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            what = f"a whole number{' of ' + unit if unit else ''} from {minimum} to {maximum}"
             self.error(f"{path}.{key}", f"expected {'null or ' if nullable else ''}{what}, got {_plain(value)}")
             return default
         return value
@@ -421,11 +452,12 @@ class _Checker:
     def percent(self, text: str, path: str, allow_zero: bool):
         """A number from "25%"; None (reported) when it is out of range."""
         value = _number(_PERCENT_RE.match(text.strip()).group(1))
-        if value > 100:
-            self.error(path, f"{text.strip()} is more than 100%")
+        shown = text.strip() if len(text.strip()) <= _SHOWN else _plain(text.strip())
+        if not value <= 100:
+            self.error(path, f"{shown} is more than 100%")
             return None
         if value == 0 and not allow_zero:
-            self.error(path, f"{text.strip()} is not a size: give 1% or more, or a number of hosts")
+            self.error(path, f"{shown} is not a size: give 1% or more, or a number of hosts")
             return None
         return value
 
@@ -530,7 +562,7 @@ def _check_approvals(check: _Checker, section, today: date) -> dict:
                                                       CLASSIFICATIONS)
         out["auto"]["severities"] = check.subset(auto.get("severities"), "approvals.auto.severities", SEVERITIES)
         out["auto"]["after_days"] = check.whole(auto, "after_days", "approvals.auto", None, unit="days",
-                                                nullable=True)
+                                                nullable=True, maximum=LIMITS["days"])
     for key in ("approve", "reject"):
         items = section.get(key)
         if items is None:
@@ -571,7 +603,27 @@ def _check_emergency(check: _Checker, section) -> dict:
     out["packages"] = check.strings(section.get("packages"), "emergency.packages", "package name patterns")
     out["bypass_windows"] = check.boolean(section, "bypass_windows", "emergency", False)
     out["bypass_freezes"] = check.boolean(section, "bypass_freezes", "emergency", False)
+    out["allow_all"] = check.boolean(section, "allow_all", "emergency", False)
+    if not out["allow_all"]:
+        raw = section.get("packages") if isinstance(section.get("packages"), (list, tuple)) else ()
+        for index, pattern in enumerate(raw):
+            if isinstance(pattern, str) and pattern.strip() and _matches_everything(pattern.strip()):
+                # An emergency is approved over every rejection, kernels and held packages included.
+                check.error(f"emergency.packages[{index}]",
+                            f"{_plain(pattern.strip())} matches every package: that approves every update on every "
+                            "host, rejections included; name the packages, or set emergency.allow_all: true "
+                            "if that is really meant")
+    if (out["bypass_windows"] or out["bypass_freezes"]) and not out["cves"] and not out["packages"] \
+            and not any(error.startswith("emergency.") for error in check.errors):
+        check.error("emergency", "bypass_windows and bypass_freezes apply to an emergency update, but the emergency "
+                                 "names no CVE and no package: list them in emergency.cves or emergency.packages "
+                                 "(or run playbooks/emergency.yml, which names them for one run)")
     return out
+
+
+def _matches_everything(pattern: str) -> bool:
+    """True for a package pattern with no literal character (``*``, ``?*``, ``[a-z]*``): it matches (nearly) all."""
+    return re.sub(r"\[[^\]]*\]|[*?]", "", pattern) == ""
 
 
 def _canary(check: _Checker, value) -> dict | None:
@@ -630,9 +682,17 @@ def _waves(check: _Checker, value) -> list | None:
             check.error(where, f"expected a number of hosts, a percentage such as \"25%\", or \"rest\", "
                                f"got {_plain(item)}")
             ok = False
-        elif isinstance(item, int):
+        elif isinstance(item, int) or _DIGITS_RE.match(item.strip()):
+            if not isinstance(item, int) and len(item.strip()) > 9:
+                check.error(where, f"a wave has at most {LIMITS['count']} hosts, got {_plain(item)}")
+                ok = False
+                continue
+            item = int(item)
             if item < 1:
                 check.error(where, f"a wave needs at least 1 host, got {item}")
+                ok = False
+            elif item > LIMITS["count"]:
+                check.error(where, f"a wave has at most {LIMITS['count']} hosts, got {item}")
                 ok = False
             else:
                 counts += item
@@ -650,13 +710,6 @@ def _waves(check: _Checker, value) -> list | None:
             else:
                 percent_total += number
                 waves.append({"percent": number})
-        elif item.strip().isdigit():
-            if int(item) < 1:
-                check.error(where, f"a wave needs at least 1 host, got {item}")
-                ok = False
-            else:
-                counts += int(item)
-                waves.append(int(item))
         else:
             check.error(where, f"expected a number of hosts, a percentage such as \"25%\", or \"rest\", "
                                f"got {_plain(item)}")
@@ -721,11 +774,14 @@ def _check_rollout(check: _Checker, section) -> dict:
     if not section:
         return out
     out["canary"] = _canary(check, section.get("canary"))
-    out["soak_minutes"] = check.whole(section, "soak_minutes", "rollout", out["soak_minutes"], unit="minutes")
+    out["soak_minutes"] = check.whole(section, "soak_minutes", "rollout", out["soak_minutes"], unit="minutes",
+                                      maximum=LIMITS["minutes"])
     waves = _waves(check, section.get("waves"))
     out["waves"] = waves if waves is not None else out["waves"]
-    for key in ("max_per_wave_per_group", "minutes_per_host", "parallel"):
+    for key in ("max_per_wave_per_group", "parallel"):
         out[key] = check.whole(section, key, "rollout", out[key], minimum=1)
+    out["minutes_per_host"] = check.whole(section, "minutes_per_host", "rollout", out["minutes_per_host"], minimum=1,
+                                          unit="minutes", maximum=LIMITS["minutes"])
     groups = _anti_affinity(check, section.get("anti_affinity"))
     out["anti_affinity"] = groups or []
     if waves is not None and groups:
@@ -751,20 +807,17 @@ def _check_budget(check: _Checker, section) -> dict:
     path = "budget.max_failed"
     if value is None:
         pass
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            check.error(path, f"expected a number of hosts, 0 or more, or a percentage such as \"10%\", got {value}")
-        else:
-            out["max_failed"] = value
     elif isinstance(value, str) and _PERCENT_RE.match(value.strip()):
         number = check.percent(value, path, allow_zero=True)
         if number is not None:
             out["max_failed"] = {"percent": number}
-    elif isinstance(value, str) and value.strip().isdigit():
-        out["max_failed"] = int(value.strip())
+    elif not isinstance(value, bool) and (isinstance(value, int) or isinstance(value, str)
+                                          and _DIGITS_RE.match(value.strip()) and len(value.strip()) <= 9) \
+            and 0 <= int(value) <= LIMITS["count"]:
+        out["max_failed"] = int(value)
     else:
-        check.error(path, f"expected a number of hosts, 0 or more, or a percentage such as \"10%\", "
-                          f"got {_plain(value)}")
+        check.error(path, f"expected a number of hosts from 0 to {LIMITS['count']}, or a percentage such as "
+                          f"\"10%\", got {_plain(value)}")
     out["count_unreachable"] = check.boolean(section, "count_unreachable", "budget", True)
     return out
 
@@ -880,7 +933,8 @@ def _http_checks(check: _Checker, items, path: str) -> list:
         else:
             url = _url(check, item["url"], f"{where}.url")
         entry = {"name": _name(check, item, where, url or ""), "url": url, "status": _status(check, item, where),
-                 "timeout": check.whole(item, "timeout", where, 10, minimum=1, unit="seconds")}
+                 "timeout": check.whole(item, "timeout", where, 10, minimum=1, unit="seconds",
+                                        maximum=LIMITS["seconds"])}
         if len(check.errors) == before:
             out.append(entry)
     return out
@@ -905,9 +959,7 @@ def _command_checks(check: _Checker, items, path: str) -> list:
         else:
             argv = _command(check, item["command"], f"{where}.command")
         entry = {"name": _name(check, item, where, shlex.join(argv) if argv else ""), "command": argv,
-                 "rc": check.whole(item, "rc", where, 0, unit="exit status")}
-        if entry["rc"] > 255:
-            check.error(f"{where}.rc", f"expected an exit status from 0 to 255, got {entry['rc']}")
+                 "rc": check.whole(item, "rc", where, 0, maximum=255)}
         if len(check.errors) == before:
             out.append(entry)
     return out
@@ -930,19 +982,17 @@ def _check_health(check: _Checker, section) -> dict:
                 out["ports"].append(port)
     out["failed_units"] = check.boolean(section, "failed_units", "health_checks", True)
     out["journal_errors_max"] = check.whole(section, "journal_errors_max", "health_checks", None, nullable=True)
-    load = section.get("load_factor")
-    if load is not None:
-        if isinstance(load, bool) or not isinstance(load, (int, float)) or load <= 0:
-            check.error("health_checks.load_factor", f"expected a number above 0 or null, got {_plain(load)}")
+    for key, low in (("load_factor", 0), ("memory_factor", 1)):
+        factor = section.get(key)
+        if factor is None:
+            continue
+        # NaN compares false with everything: a NaN factor would make the check unable to fail.
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) \
+                or not low < factor <= LIMITS["factor"]:
+            check.error(f"health_checks.{key}", f"expected a number above {low} and at most {LIMITS['factor']}, "
+                                                f"or null, got {_plain(factor)}")
         else:
-            out["load_factor"] = load
-    memory = section.get("memory_factor")
-    if memory is not None:
-        if isinstance(memory, bool) or not isinstance(memory, (int, float)) or not memory > 1 \
-                or math.isinf(memory):
-            check.error("health_checks.memory_factor", f"expected a number above 1 or null, got {_plain(memory)}")
-        else:
-            out["memory_factor"] = memory
+            out[key] = factor
     out["http"] = _http_checks(check, section.get("http"), "health_checks.http")
     out["commands"] = _command_checks(check, section.get("commands"), "health_checks.commands")
     return out
@@ -968,7 +1018,8 @@ def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) ->
         check.error(path, "give exactly one of command or url" + (" (got both)" if len(given) == 2 else ""))
         return None
     hook = {"name": None, "command": None, "url": None, "on": default_on, "method": None, "body": None,
-            "status": None, "timeout": check.whole(item, "timeout", path, 30, minimum=1, unit="seconds"),
+            "status": None, "timeout": check.whole(item, "timeout", path, 30, minimum=1, unit="seconds",
+                                                   maximum=LIMITS["seconds"]),
             "undo": None}
     place = item.get("on")
     if given == ["command"]:
@@ -998,6 +1049,8 @@ def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) ->
         if body is not None:
             if not isinstance(body, Mapping):
                 check.error(f"{path}.body", f"expected a mapping (sent as JSON), got {_kind(body)}")
+            elif not _finite(body):
+                check.error(f"{path}.body", "NaN and infinity are no JSON numbers: give a finite number")
             else:
                 hook["body"] = _as_json_data(body)
         hook["status"] = _status(check, item, path)
@@ -1095,7 +1148,7 @@ def _webhook_options(check: _Checker, item: Mapping, path: str) -> dict:
                 check.error(where, "credentials do not belong in the policy (it is plain text, reviewed and "
                                    "versioned): set auth: bearer and keep the token in the variable "
                                    "patchpilot_webhook_token (Ansible Vault or an AWX credential)")
-            elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _finite(value):
                 check.error(where, f"expected a string, got {_plain(value)}")
             else:
                 out["headers"][name] = str(value)

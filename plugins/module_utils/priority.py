@@ -52,6 +52,7 @@ Plain Python, no Ansible runtime.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -67,7 +68,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
 
 __all__ = [
     "CRITICALITIES", "DATA_SENSITIVITIES", "DEFAULT_ASSET", "DEFAULT_SEVERITY_BY_CLASSIFICATION",
-    "DEFAULT_SLA_DAYS", "DEFAULT_WEIGHTS", "due_date", "effective_severity", "emergency_match",
+    "DEFAULT_SLA_DAYS", "DEFAULT_WEIGHTS", "MAX_DAYS", "MAX_WEIGHT", "due_date", "effective_severity", "emergency_match",
     "prioritise", "score", "validate_policy",
 ]
 
@@ -86,6 +87,9 @@ DEFAULT_SEVERITY_BY_CLASSIFICATION = {
 
 #: Days from first sight to due date, per effective severity.
 DEFAULT_SLA_DAYS = {"critical": 2, "high": 7, "medium": 30, "low": 90}
+#: The largest SLA (days) and weight a policy may give: more is a typo, and would overflow the dates.
+MAX_DAYS = 3650
+MAX_WEIGHT = 1000
 
 #: The score's parts; see the module docstring.
 DEFAULT_WEIGHTS = {
@@ -127,17 +131,24 @@ def _check_keys(value, allowed, where: str) -> dict:
     return value
 
 
+def _shown(value) -> str:
+    """A bad value as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:23] + "\u2026"
+
+
 def _days(value, where: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value.strip()):
         value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{where}: expected a whole number of days, 0 or more, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        raise ValueError(f"{where}: expected a whole number of days from 0 to {MAX_DAYS}, got {_shown(value)}")
     return value
 
 
 def _weight(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{where}: expected a number, 0 or more, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 <= value <= MAX_WEIGHT:
+        raise ValueError(f"{where}: expected a number from 0 to {MAX_WEIGHT}, got {_shown(value)}")
     return value
 
 
