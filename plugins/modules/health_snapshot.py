@@ -44,6 +44,15 @@ options:
       - How many of the most recent counted entries RV(journal_errors_sample) returns.
     type: int
     default: 5
+  journal_units:
+    description:
+      - Count only the entries of these systemd units, e.g. the services an update touched:
+        what the unit's processes wrote and what systemd wrote about the unit. Shell-style
+        patterns (V(pplab-*.service)) are allowed; a name without a type means a C(.service).
+        Empty counts every unit's entries.
+    type: list
+    elements: str
+    default: []
 notes:
   - Needs root (become) to read the whole system journal.
   - Inside a container the load average and C(MemAvailable) are the machine's, not the
@@ -190,6 +199,7 @@ time:
   sample: 1767229200.5
 """
 
+import fnmatch
 import json
 import os
 import socket
@@ -277,18 +287,36 @@ def parse_btime(stat_text):
     return None
 
 
-def parse_journal_json(output, samples):
-    """Count journalctl -o json lines and keep the last ``samples`` as 'unit: message'."""
+def _unit_pattern(unit):
+    return unit if "." in unit or unit.endswith("*") else unit + ".service"
+
+
+def parse_journal_json(output, samples, units=()):
+    """Count journalctl -o json lines and keep the last ``samples`` as 'unit: message'.
+
+    With ``units`` (names or shell patterns), only the entries of those units count: written by
+    the unit (_SYSTEMD_UNIT) or by systemd about it (UNIT, OBJECT_SYSTEMD_UNIT). The filter is
+    here, not journalctl's --unit: journalctl of systemd 247 (Debian 11) drops the first
+    matching entry after --after-cursor when the cursor's own entry does not match.
+    """
+    patterns = [_unit_pattern(unit) for unit in units]
     count, last = 0, []
     for line in output.splitlines():
         line = line.strip()
         if not line:
             continue
-        count += 1
         try:
             entry = json.loads(line)
         except ValueError:
+            if patterns:
+                continue  # no unit to match
+            count += 1
             continue
+        if patterns and not any(
+                isinstance(entry.get(field), str) and fnmatch.fnmatchcase(entry[field], pattern)
+                for field in ("_SYSTEMD_UNIT", "UNIT", "OBJECT_SYSTEMD_UNIT") for pattern in patterns):
+            continue
+        count += 1
         message = entry.get("MESSAGE", "")
         if isinstance(message, list):  # binary message: a list of byte values
             message = bytes(v for v in message if isinstance(v, int) and 0 <= v < 256).decode("utf-8", "replace")
@@ -349,19 +377,19 @@ class Snapshot:
                 continue
         return ""
 
-    def journal_errors(self, cursor, since, priority, samples):
+    def journal_errors(self, cursor, since, priority, samples, units=()):
         if not self.journalctl or (not cursor and since is None):
             return None, "none", []
         base = [self.journalctl, "-q", "--no-pager", "-o", "json", "-p", priority,
-                "--output-fields=MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER,PRIORITY"]
+                "--output-fields=MESSAGE,_SYSTEMD_UNIT,UNIT,OBJECT_SYSTEMD_UNIT,SYSLOG_IDENTIFIER,PRIORITY"]
         if cursor:
             rc, out, _err = self.run(base + [f"--after-cursor={cursor}"], allow_fail=True)
             if rc == 0:
-                count, sample = parse_journal_json(out, samples)
+                count, sample = parse_journal_json(out, samples, units)
                 return count, "cursor", sample
         if since is not None:
             _rc, out, _err = self.run(base + [f"--since=@{int(since)}"])
-            count, sample = parse_journal_json(out, samples)
+            count, sample = parse_journal_json(out, samples, units)
             return count, "time", sample
         raise SnapshotError(f"journalctl does not accept the cursor {cursor!r} and no journal_since was given")
 
@@ -380,7 +408,7 @@ class Snapshot:
         listeners = self.listeners()
         count, since_kind, sample = self.journal_errors(
             params["journal_after_cursor"], params["journal_since"], params["journal_priority"],
-            params["journal_samples"])
+            params["journal_samples"], params["journal_units"])
         return {
             "services_running": self.units("--type=service", "--state=running"),
             "failed_units": self.units("--state=failed"),
@@ -409,6 +437,7 @@ def main():
             "journal_since": {"type": "float"},
             "journal_priority": {"type": "str", "default": "err", "choices": list(PRIORITIES)},
             "journal_samples": {"type": "int", "default": 5},
+            "journal_units": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )

@@ -97,27 +97,46 @@ def run_tool(tool_env):
     """
 
     def run(argv: list[str], *, cwd: Path = REPO_ROOT, timeout: float = 600) -> tuple[int, str]:
-        try:
-            completed = subprocess.run(
-                argv,
-                cwd=cwd,
-                env=tool_env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            output = exc.output or ""
-            if isinstance(output, bytes):
-                output = output.decode(errors="replace")
-            pytest.fail(f"{' '.join(argv)} did not finish in {timeout} s; output so far:\n{output}")
+        completed = _run(argv, tool_env, cwd, timeout, merge=True)
         return completed.returncode, completed.stdout
 
     return run
+
+
+@pytest.fixture(scope="session")
+def run_tool_apart(tool_env):
+    """Return a function that runs a command and returns (exit code, stdout, stderr).
+
+    For output a test parses (JSON): a warning a tool or a library prints on
+    stderr (a DeprecationWarning of a newer dependency) stays out of it.
+    """
+
+    def run(argv: list[str], *, cwd: Path = REPO_ROOT, timeout: float = 600) -> tuple[int, str, str]:
+        completed = _run(argv, tool_env, cwd, timeout, merge=False)
+        return completed.returncode, completed.stdout, completed.stderr
+
+    return run
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float, merge: bool) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.output or ""
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        pytest.fail(f"{' '.join(argv)} did not finish in {timeout} s; output so far:\n{output}")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ansible_collections.patchpilot.fleet.plugins.modules.health_snapshot import (
+    Snapshot,
     parse_btime,
     parse_journal_json,
     parse_meminfo,
@@ -100,3 +101,48 @@ def test_journal_count_and_samples():
     ]
     assert parse_journal_json(output, 0) == (3, [])
     assert parse_journal_json("", 5) == (0, [])
+
+
+
+BURST = JOURNAL + [
+    {"__CURSOR": "s=e5;i=103", "_SYSTEMD_UNIT": "pp-burst.service", "PRIORITY": "3", "MESSAGE": "burst 1"},
+    {"__CURSOR": "s=e5;i=104", "_SYSTEMD_UNIT": "init.scope", "UNIT": "pp-burst.service", "PRIORITY": "3",
+     "MESSAGE": "Failed to start pp-burst.service."},
+    {"__CURSOR": "s=e5;i=105", "_SYSTEMD_UNIT": "ssh.service", "PRIORITY": "3", "MESSAGE": "error: after the burst"},
+    {"__CURSOR": "s=e5;i=106", "_SYSTEMD_UNIT": "pp-other.service", "PRIORITY": "3", "MESSAGE": "other"},
+]
+
+
+@pytest.mark.parametrize("units, count, sample", [
+    ((), 7, ["ssh.service: error: after the burst", "pp-other.service: other"]),
+    (["pp-burst.service"], 2, ["pp-burst.service: burst 1", "init.scope: Failed to start pp-burst.service."]),
+    (["pp-burst"], 2, ["pp-burst.service: burst 1", "init.scope: Failed to start pp-burst.service."]),
+    (["pp-*"], 3, ["init.scope: Failed to start pp-burst.service.", "pp-other.service: other"]),
+    (["nothing.service"], 0, []),
+])
+def test_journal_count_limited_to_units(units, count, sample):
+    output = "\n".join(json.dumps(entry) for entry in BURST) + "\n"
+    assert parse_journal_json(output, 2, units) == (count, sample)
+
+
+class _Module:
+    """Just what Snapshot uses of an AnsibleModule: the bin paths and run_command, recorded."""
+
+    def __init__(self, output):
+        self.output, self.calls = output, []
+
+    def get_bin_path(self, name):
+        return f"/usr/bin/{name}"
+
+    def run_command(self, argv, environ_update=None):
+        self.calls.append(argv)
+        return 0, self.output, ""
+
+
+def test_snapshot_counts_only_the_units_after_the_cursor():
+    """No --unit for journalctl: systemd 247's journalctl drops the first match after --after-cursor with it."""
+    module = _Module("\n".join(json.dumps(entry) for entry in BURST) + "\n")
+    assert Snapshot(module).journal_errors("s=1", None, "err", 1, ["pp-burst.service"]) == (
+        2, "cursor", ["init.scope: Failed to start pp-burst.service."])
+    assert not [arg for arg in module.calls[-1] if arg.startswith(("-u", "--unit"))]
+    assert module.calls[-1][-1] == "--after-cursor=s=1"
