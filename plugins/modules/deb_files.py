@@ -257,7 +257,7 @@ class DebFiles:
 
     def apt_download(self, specs, cwd):
         """apt-get download of name=version specs into cwd under the time limit: (rc, stderr)."""
-        argv = ["timeout", "--kill-after=10", str(self.timeout), "apt-get", "download"] + APT_OPTIONS + specs
+        argv = ["timeout", "--kill-after=10", str(self.timeout), "apt-get", "download"] + APT_OPTIONS + ["--"] + specs
         rc, _out, err = self.run(argv, cwd=cwd)
         return rc, err
 
@@ -270,7 +270,7 @@ class DebFiles:
     def download(self, packages, prune):
         expected, missing = [], []
         for pkg in packages:
-            rc, out, err = self.run(["apt-get", "download", "--print-uris", "-q", self.spec(pkg)])
+            rc, out, err = self.run(["apt-get", "download", "--print-uris", "-q", "--", self.spec(pkg)])
             uri = parse_print_uris(out) if rc == 0 else None
             if uri is None:
                 missing.append(f"{self.spec(pkg)} ({flat(err) or flat(out) or 'no download URI'})")
@@ -334,7 +334,7 @@ class DebFiles:
 
     def fields_problem(self, path, pkg):
         """None when the file's control fields are the package's, else what is wrong."""
-        rc, out, err = self.run(["dpkg-deb", "--field", path, "Package", "Version", "Architecture"])
+        rc, out, err = self.run(["dpkg-deb", "--field", "--", path, "Package", "Version", "Architecture"])
         if rc != 0:
             return f"dpkg-deb --field failed (rc {rc}): {flat(err, 300)}"
         fields = parse_fields(out)
@@ -346,7 +346,7 @@ class DebFiles:
         return None
 
     def installed_version(self, name):
-        rc, out, _err = self.run(["dpkg-query", "-W", "-f", "${Version}\\t${db:Status-Abbrev}", name])
+        rc, out, _err = self.run(["dpkg-query", "-W", "-f", "${Version}\\t${db:Status-Abbrev}", "--", name])
         if rc != 0:
             return None
         version, _tab, status = out.partition("\t")
@@ -359,7 +359,7 @@ class DebFiles:
             return f"dpkg-repack not tried: installed version is {have or 'none'}"
         scratch = tempfile.mkdtemp(prefix=".repack-", dir=os.path.dirname(self.path.rstrip("/")) or "/")
         try:
-            rc, out, err = self.run(["dpkg-repack", pkg["name"]], cwd=scratch)
+            rc, out, err = self.run(["dpkg-repack", "--", pkg["name"]], cwd=scratch)
             made = [f for f in os.listdir(scratch) if f.endswith(".deb")]
             if rc != 0 or len(made) != 1:
                 return f"dpkg-repack failed (rc {rc}: {flat(err + ' ' + out, 500)})"
@@ -394,7 +394,7 @@ class DebFiles:
         if todo and self.check:
             # Ask the repository without downloading.
             for entry in todo:
-                rc, out, _err = self.run(["apt-get", "download", "--print-uris", "-q", self.spec(entry["pkg"])])
+                rc, out, _err = self.run(["apt-get", "download", "--print-uris", "-q", "--", self.spec(entry["pkg"])])
                 entry["method"] = "would download" if rc == 0 and parse_print_uris(out) else "would repack"
             self.changed = True
             todo = []

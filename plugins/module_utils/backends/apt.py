@@ -58,7 +58,7 @@ def staged_release_date(run, name: str, version: str | None, arch: str | None, a
     path = staged_deb(name, version, arch, archives)
     if not path:
         return None
-    rc, out, _err = run(["dpkg-deb", "--fsys-tarfile", path], binary=True)
+    rc, out, _err = run(["dpkg-deb", "--fsys-tarfile", "--", path], binary=True)
     if rc != 0 or not out:
         return None
     try:
@@ -206,7 +206,7 @@ def collect_apt_get(run, options) -> list:
 
 def _kept_back(run, names, options) -> list:
     """Versions of kept-back packages, from one ``apt-cache policy`` call for all of them."""
-    rc, out, _err = run(["apt-cache", "policy", *names], environ_update=APT_ENV)
+    rc, out, _err = run(["apt-cache", "policy", "--", *names], environ_update=APT_ENV)
     records = []
     if rc != 0:
         return records

@@ -34,12 +34,14 @@ import hashlib, json, os, shutil, sys
 state = os.environ["FAKE_STATE"]
 with open(os.path.join(state, "log"), "a") as log:
     log.write(json.dumps(["apt-get"] + sys.argv[1:]) + "\n")
-args = [a for a in sys.argv[1:] if a not in ("-q",)]
+if "--" not in sys.argv:  # a name must never be taken for an option
+    sys.stderr.write(f"E: the fake wants -- before the names: {sys.argv[1:]}\n"); sys.exit(100)
+end = sys.argv.index("--")
+args, specs = [a for a in sys.argv[1:end] if a not in ("-q",)], sys.argv[end + 1:]
 while "-o" in args:
     i = args.index("-o"); del args[i:i + 2]
 assert args[0] == "download", args
 uris = "--print-uris" in args
-specs = [a for a in args[1:] if a != "--print-uris"]
 repo = os.path.join(state, "repo")
 found = []
 for spec in specs:
@@ -64,6 +66,8 @@ FAKE_DPKG_QUERY = r'''#!/usr/bin/env python3
 import json, os, sys
 state = os.environ["FAKE_STATE"]
 installed = json.load(open(os.path.join(state, "installed.json")))
+if sys.argv[-2] != "--":  # a name must never be taken for an option
+    sys.stderr.write(f"dpkg-query: the fake wants -- before the name: {sys.argv[1:]}\n"); sys.exit(2)
 name = sys.argv[-1]
 if name not in installed:
     sys.stderr.write(f"dpkg-query: no packages found matching {name}\n"); sys.exit(1)
@@ -75,7 +79,9 @@ import json, os, shutil, sys
 state = os.environ["FAKE_STATE"]
 with open(os.path.join(state, "log"), "a") as log:
     log.write(json.dumps(["dpkg-repack"] + sys.argv[1:]) + "\n")
-name = sys.argv[1]
+if sys.argv[1:2] != ["--"]:  # a name must never be taken for an option
+    sys.stderr.write(f"dpkg-repack: the fake wants -- before the name: {sys.argv[1:]}\n"); sys.exit(1)
+name = sys.argv[2]
 src = os.path.join(state, "installed-files")
 made = [f for f in os.listdir(src) if f.startswith(name + "_")]
 if not made:
@@ -194,7 +200,7 @@ def test_download_gets_exactly_the_versions_then_reuses_them(host, tmp_path):
     assert oct(dest.stat().st_mode & 0o777) == "0o700"
     # One download for both.
     assert [c for c in host.log() if "--print-uris" not in c] == [
-        ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", "pplab-web=1.0-2", "pplab-seclib=1:1.0-1"]]
+        ["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", "--", "pplab-web=1.0-2", "pplab-seclib=1:1.0-1"]]
 
     again = host.run(path=str(dest), mode="download", packages=packages, prune=True)
     assert again["changed"] is False and [p["method"] for p in again["packages"]] == ["kept", "kept"]
@@ -268,9 +274,9 @@ def test_keep_downloads_what_the_repository_has_and_repacks_the_rest(host, tmp_p
     assert not list((tmp_path / "run").glob(".repack-*")), "the scratch folder is removed"
     calls = host.log()
     # All at once, then one by one when one is missing; dpkg-repack only for the one that is.
-    assert [c[5:] for c in calls if c[0] == "apt-get"] == [["pplab-agent=1.0-1", "pplab-seclib=1.0-1"],
+    assert [c[6:] for c in calls if c[0] == "apt-get"] == [["pplab-agent=1.0-1", "pplab-seclib=1.0-1"],
                                                            ["pplab-agent=1.0-1"], ["pplab-seclib=1.0-1"]]
-    assert [c for c in calls if c[0] == "dpkg-repack"] == [["dpkg-repack", "pplab-agent"]]
+    assert [c for c in calls if c[0] == "dpkg-repack"] == [["dpkg-repack", "--", "pplab-agent"]]
 
     again = host.run(path=str(dest), mode="keep", packages=packages)
     assert again["changed"] is False and [p["method"] for p in again["packages"]] == ["kept", "kept"]
