@@ -96,19 +96,29 @@ def _deb822_entries(text: str):
             fields[key.strip().lower()] = value.strip()
         if "deb" in fields.get("types", "").split() and fields.get("uris"):
             for uri in fields["uris"].split():
-                yield uri, fields.get("suites", "").split()
+                yield uri, fields.get("suites", "").split(), fields.get("components", "").split()
 
 
 def _one_line_entries(text: str):
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
-        match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line)
+        match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)((?:\s+\S+)*)$", line)
         if match:
-            yield match.group(1), [match.group(2)]
+            yield match.group(1), [match.group(2)], match.group(3).split()
 
 
-def machine_mirrors(etc_apt: Path = Path("/etc/apt")) -> tuple[str | None, str | None]:
-    """The Debian archive and security mirrors this machine's own apt sources use."""
+#: Where this machine's apt sources live (tests point it at sample files).
+ETC_APT = Path("/etc/apt")
+
+
+def machine_mirrors(etc_apt: Path | None = None) -> tuple[str | None, str | None]:
+    """The Debian archive and security mirrors this machine's own apt sources use.
+
+    Both from entries of Debian's ``main`` component: the archive's suite is a codename
+    the lab knows (``bookworm``, ``bookworm-updates``), the security mirror's ends in
+    ``-security`` (or ``/updates`` before Debian 11). Other repositories are ignored.
+    """
+    etc_apt = ETC_APT if etc_apt is None else etc_apt
     entries = []
     for path in sorted((etc_apt / "sources.list.d").glob("*.sources")):
         entries += list(_deb822_entries(path.read_text(encoding="utf-8", errors="replace")))
@@ -117,14 +127,25 @@ def machine_mirrors(etc_apt: Path = Path("/etc/apt")) -> tuple[str | None, str |
             entries += list(_one_line_entries(path.read_text(encoding="utf-8", errors="replace")))
     archive = security = None
     codenames = set(RELEASES.values())
-    for uri, suites in entries:
-        if not uri.startswith(("http://", "https://", "file:")):
+    for uri, suites, components in entries:
+        if not uri.startswith(("http://", "https://", "file:")) or "main" not in components:
             continue
         if any(s.endswith("-security") or s.endswith("/updates") for s in suites):
             security = security or uri
         elif any(s.split("-")[0] in codenames for s in suites):
             archive = archive or uri
     return archive, security
+
+
+def debian_mirror(cfg: LabConfig) -> str:
+    """The Debian archive the lab builds from: LAB_MIRROR, else the one this machine's apt uses."""
+    mirror = cfg.mirror or machine_mirrors()[0]
+    if not mirror:
+        raise LabError(
+            f"no Debian mirror found in {ETC_APT}/sources.list{{,.d}}; set LAB_MIRROR to one "
+            "(e.g. the http URL your machine installs Debian packages from)"
+        )
+    return mirror
 
 
 # --- base images -------------------------------------------------------------
@@ -161,12 +182,7 @@ def ensure_base_images(cfg: LabConfig, releases: set[str]) -> None:
     todo = [r for r in sorted(releases) if image_recipe(base_image(r)) != _base_recipe(r)]
     if not todo:
         return
-    mirror = cfg.mirror or machine_mirrors()[0]
-    if not mirror:
-        raise LabError(
-            "no Debian mirror found in /etc/apt/sources.list{,.d}; set LAB_MIRROR to one "
-            "(e.g. the http URL your machine installs Debian packages from)"
-        )
+    mirror = debian_mirror(cfg)
     with ThreadPoolExecutor(max_workers=3) as pool:
         for future in [pool.submit(_build_base, cfg, r, mirror) for r in todo]:
             future.result()
@@ -208,12 +224,12 @@ rm -f /var/lib/dbus/machine-id
 """
 
 
-def _real_sources(release: str) -> str:
-    archive, security = machine_mirrors()
+def _real_sources(cfg: LabConfig, release: str) -> str:
+    security = machine_mirrors()[1]
     if not security:
         raise LabError("real mode needs a Debian security mirror in this machine's apt sources")
     codename = RELEASES[release]
-    archive = archive or "http://deb.debian.org/debian"
+    archive = debian_mirror(cfg)
     return (
         "cat > /etc/apt/sources.list.d/debian-real.list <<'EOF'\n"
         f"deb {archive} {codename} main\n"
@@ -231,7 +247,7 @@ def _host_recipe(cfg: LabConfig, release: str, repo_hash: str, script: str) -> s
 
 def _build_host(cfg: LabConfig, release: str, repo_hash: str) -> None:
     image = host_image(release, cfg.real)
-    script = _provision_script(_real_sources(release) if cfg.real else "")
+    script = _provision_script(_real_sources(cfg, release) if cfg.real else "")
     recipe = _host_recipe(cfg, release, repo_hash, script)
     if image_recipe(image) == recipe:
         return

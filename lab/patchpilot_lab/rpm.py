@@ -440,8 +440,8 @@ def ensure_image(cfg, manifest: dict) -> None:
     base = images.host_image(RELEASE)
     base_id = run(["podman", "image", "inspect", "--format", "{{.Id}}", base],
                   what=f"podman image inspect {base}").stdout.strip()
-    mirror = cfg.mirror or images.machine_mirrors()[0]
-    if not mirror or not mirror.startswith(("http://", "https://")):
+    mirror = images.debian_mirror(cfg)
+    if not mirror.startswith(("http://", "https://")):
         raise LabError("the RPM host image needs Debian's RPM tools from an http(s) Debian mirror: set "
                        "LAB_MIRROR or add one to this machine's apt sources")
     script = provision_script(mirror, manifest)

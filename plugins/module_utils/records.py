@@ -13,7 +13,7 @@ An update record::
         "installed_version": "3.0.19-1~deb12u2",   # None for a new dependency
         "candidate_version": "3.0.22-1~deb12u2",   # None for a removal
         "arch": "amd64",
-        "source": {"repository": "http://deb.debian.org/debian-security",
+        "source": {"repository": "http://security.example.org/debian-security",
                    "origin": "Debian", "label": "Debian-Security",
                    "suite": "bookworm-security"},
         "classification": "security",   # CLASSIFICATIONS

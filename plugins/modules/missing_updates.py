@@ -103,7 +103,7 @@ updates:
       installed_version: 3.0.19-1~deb12u2
       candidate_version: 3.0.22-1~deb12u2
       arch: amd64
-      source: {repository: "http://deb.debian.org/debian-security", origin: Debian,
+      source: {repository: "http://security.example.org/debian-security", origin: Debian,
                label: Debian-Security, suite: bookworm-security}
       classification: security
       severity: null

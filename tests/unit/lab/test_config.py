@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from patchpilot_lab import config
+from patchpilot_lab import config, images
 from patchpilot_lab.images import _deb822_entries, _one_line_entries, lab_sources
 from patchpilot_lab.system import LabError
 
@@ -79,13 +79,71 @@ def test_real_mode_is_bookworm_only():
 def test_machine_mirrors_parsers():
     deb822 = ("Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
               "Components: main\n\nTypes: deb\nURIs: http://mirror.invalid/debian-security\n"
-              "Suites: bookworm-security\nComponents: main\n")
+              "Suites: bookworm-security\nComponents: main contrib\n")
     assert list(_deb822_entries(deb822)) == [
-        ("http://mirror.invalid/debian", ["bookworm", "bookworm-updates"]),
-        ("http://mirror.invalid/debian-security", ["bookworm-security"]),
+        ("http://mirror.invalid/debian", ["bookworm", "bookworm-updates"], ["main"]),
+        ("http://mirror.invalid/debian-security", ["bookworm-security"], ["main", "contrib"]),
     ]
     assert list(_one_line_entries("deb [arch=amd64] http://m.invalid/debian bullseye main # x\n# deb skip\n")) == [
-        ("http://m.invalid/debian", ["bullseye"])]
+        ("http://m.invalid/debian", ["bullseye"], ["main"])]
+
+
+DEB822_SOURCES = """\
+# A third-party repository first: its suite is a Debian codename, its component is not main.
+Types: deb
+URIs: https://vendor.example.org/linux/debian
+Suites: bookworm
+Components: stable
+
+Types: deb deb-src
+URIs: http://deb.example.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://security.example.org/debian-security
+Suites: bookworm-security
+Components: main
+"""
+
+ONE_LINE_SOURCES = """\
+deb http://security.example.net/debian-security bookworm-security main
+deb [signed-by=/etc/apt/keyrings/x.gpg] http://mirror.example.net/debian bookworm main contrib
+"""
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"sources.list.d/debian.sources": DEB822_SOURCES},
+     ("http://deb.example.org/debian", "http://security.example.org/debian-security")),
+    ({"sources.list": ONE_LINE_SOURCES},
+     ("http://mirror.example.net/debian", "http://security.example.net/debian-security")),
+    # deb822 files are read before sources.list
+    ({"sources.list": ONE_LINE_SOURCES, "sources.list.d/debian.sources": DEB822_SOURCES},
+     ("http://deb.example.org/debian", "http://security.example.org/debian-security")),
+    ({"sources.list": "deb http://vendor.example.org/debian bookworm stable\n"}, (None, None)),
+    ({}, (None, None)),
+])
+def test_machine_mirrors_from_the_machines_apt_sources(tmp_path, files, expected):
+    (tmp_path / "sources.list.d").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert images.machine_mirrors(tmp_path) == expected
+
+
+def test_lab_mirror_defaults_to_the_machines_archive(tmp_path, monkeypatch):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text(ONE_LINE_SOURCES, encoding="utf-8")
+    monkeypatch.setattr(images, "ETC_APT", tmp_path)
+    assert images.debian_mirror(config.from_env({})) == "http://mirror.example.net/debian"
+    assert images.debian_mirror(config.from_env({"LAB_MIRROR": "http://lab.example.org/debian"})) == \
+        "http://lab.example.org/debian"
+    real = images._real_sources(config.from_env({"LAB_REAL": "1"}), "12")  # pylint: disable=protected-access
+    assert "deb http://mirror.example.net/debian bookworm main\n" in real
+    assert "deb http://security.example.net/debian-security bookworm-security main\n" in real
+    (tmp_path / "sources.list").write_text("", encoding="utf-8")
+    with pytest.raises(LabError, match="no Debian mirror found in .*; set LAB_MIRROR"):
+        images.debian_mirror(config.from_env({}))
 
 
 def test_lab_sources_are_only_the_lab_repository():

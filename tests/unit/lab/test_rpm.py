@@ -78,9 +78,9 @@ def test_rpm_hosts_in_inventory_cmdb_and_podman_run(tmp_path):
 
 
 def test_provision_script_keeps_the_build_mirror_for_the_build_only():
-    script = rpm.provision_script("http://deb.debian.org/debian", {"seed": ["repo/Packages/a-1-1.noarch.rpm"]})
+    script = rpm.provision_script("http://deb.example.org/debian", {"seed": ["repo/Packages/a-1-1.noarch.rpm"]})
     lines = script.splitlines()
-    added = lines.index("echo 'deb http://deb.debian.org/debian bookworm main' > "
+    added = lines.index("echo 'deb http://deb.example.org/debian bookworm main' > "
                         "/etc/apt/sources.list.d/patchpilot-build.list")
     removed = lines.index("rm -f /etc/apt/sources.list.d/patchpilot-build.list")
     assert added < removed
