@@ -46,7 +46,7 @@ options:
     default: 5
   journal_units:
     description:
-      - Count only the entries of these systemd units, e.g. the services an update touched:
+      - Count only the entries of these systemd units, e.g. the services an update touched;
         what the unit's processes wrote and what systemd wrote about the unit. Shell-style
         patterns (V(pplab-*.service)) are allowed; a name without a type means a C(.service).
         Empty counts every unit's entries.
