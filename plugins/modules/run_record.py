@@ -48,7 +48,7 @@ options:
     type: str
   run_id:
     description:
-      - The run's id (all actions but new_id and find): a file name without C(/), white space,
+      - The run's id (all actions but new_id and find), a file name without C(/), white space,
         NUL or a leading dot.
     type: str
   plan_file:
