@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit import LAB, ROOT, TEST_PREFIX, run_lab
+from labkit import LAB, ROOT, TEST_ENV, TEST_PREFIX, run_lab
+from patchpilot_lab import config
 
 pytestmark = pytest.mark.lab
 
@@ -175,12 +176,16 @@ def test_failure_midway_leaves_no_half_made_lab(tmp_path, lab):
 
 
 def test_status_reports_hosts(lab):
+    """One line per host the test lab's settings make (the fleet rules, not state.json), each running and reachable."""
     proc = run_lab("status")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for host in lab.hosts:
-        assert host["name"] in proc.stdout and host["ip"] in proc.stdout and host["mac"] in proc.stdout
-    state = json.loads((ROOT / ".lab" / TEST_PREFIX / "state.json").read_text(encoding="utf-8"))
-    assert len(state["hosts"]) == len(lab.hosts)
+    expected = config.fleet(config.from_env(TEST_ENV))
+    rows = [line.split() for line in proc.stdout.splitlines()[2:] if line.strip()]
+    assert [row[0] for row in rows] == [host.name for host in expected], proc.stdout
+    for row, host in zip(rows, expected):
+        assert row[1:] == [f"debian{host.release}", host.codename, host.location, host.ip, host.mac,
+                           f"127.0.0.1:{host.ssh_port}", "running"], proc.stdout
+    assert len(container_ids(TEST_PREFIX)) == len(expected)
 
 
 def test_reset_unknown_host_is_refused(lab):

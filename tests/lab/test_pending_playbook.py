@@ -16,6 +16,14 @@ def simulated_upgrades(lab, host) -> dict[str, tuple[str, str]]:
     return {m.group(1): (m.group(2), m.group(3)) for m in map(INST.match, out.splitlines()) if m}
 
 
+def host_report(out: str, name: str) -> str:
+    """The host's own report: the debug message under ``ok: [NAME] =>`` that starts with ``NAME: ``."""
+    blocks = re.findall(rf"^ok: \[{re.escape(name)}\] =>[^\n]*\n((?:[ \t][^\n]*\n|\n)*)", out, re.MULTILINE)
+    mine = [block for block in blocks if re.search(rf"^\s+{re.escape(name)}: ", block, re.MULTILINE)]
+    assert len(mine) == 1, f"{name}: {len(mine)} reports of its own in:\n{out[-6000:]}"
+    return mine[0]
+
+
 def test_pending_playbook_reports_what_apt_sees(lab):
     proc = lab.playbook("playbooks/pending.yml")
     out = proc.stdout
@@ -23,11 +31,13 @@ def test_pending_playbook_reports_what_apt_sees(lab):
     for host in lab.hosts:
         upgrades = simulated_upgrades(lab, host)
         assert upgrades, f"{host['name']} has no pending upgrades"
+        report = host_report(out, host["name"])
         codename = host["codename"]
-        assert re.search(rf"{host['name']}: Debian {host['release']}\S* \({codename}\)", out), out
-        assert f"{len(upgrades)} pending updates" in out
-        for name, (installed, candidate) in upgrades.items():
-            assert f"{name} {installed} -> {candidate}" in out, f"{host['name']}: {name} missing"
+        assert re.search(rf"^\s+{host['name']}: Debian {host['release']}\S* \({codename}\)", report, re.MULTILINE), report
+        assert re.search(rf"^\s+{len(upgrades)} pending updates, ", report, re.MULTILINE), report
+        listed = re.findall(r"^\s+(\S+) (\S+) -> (\S+) \(", report, re.MULTILINE)
+        assert sorted(listed) == sorted((name, installed, candidate)
+                                        for name, (installed, candidate) in upgrades.items()), report
         assert "pplab-seclib" in upgrades
     # The fleet summary lists every host with its pending and security counts.
     summary = out[out.index("HOST "):]

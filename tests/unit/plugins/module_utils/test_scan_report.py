@@ -42,11 +42,13 @@ def test_build_and_write(tmp_path):
     assert assets["ghost"]["status"] == "unreachable"
     assert assets["db01"]["location"] == "dc-east" and assets["db01"]["missing_updates"] == 2
     assert assets["web01"]["eol_status"] == "outdated"  # Debian 11: LTS ended 2026-08-31
-    assert assets["db01"]["eol_status"] in ("extended", "supported")
+    # Debian 12 on 2026-11-27: the security team's support ended 2026-07-11, LTS runs to 2028-06-30.
+    assert assets["db01"]["eol_status"] == "extended"
     rows = report["updates"]
-    assert [(r["host"], r["name"]) for r in rows][:2] in ([("db01", "libssl3"), ("web01", "libssl3")],
-                                                          [("web01", "libssl3"), ("db01", "libssl3")])
-    assert rows[-1]["name"] == "tzdata"
+    # The same security update: db01 (high criticality, confidential data) before web01 (low, public,
+    # internet-exposed), then db01's bugfix.
+    assert [(r["host"], r["name"]) for r in rows] == [("db01", "libssl3"), ("web01", "libssl3"), ("db01", "tzdata")]
+    assert rows[0]["score"] > rows[1]["score"] > rows[2]["score"]
     assert {r["host"]: r["host_eol_status"] for r in rows}["web01"] == "outdated"
     assert all(r["first_seen"] == "2026-11-27" for r in rows)
     paths = scan_report.write(str(tmp_path / "out"), report, TODAY)
