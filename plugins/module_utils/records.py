@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 __all__ = [
     "BACKENDS", "CLASSIFICATIONS", "EFFECTS", "SEVERITIES", "BackendError", "RecordError", "UpdateRecord",
     "classify_release", "make_update", "normalise_severity", "sort_key", "summarise", "upstream_major",
+    "STALE_INDEX_CHOICES", "index_problem", "make_index", "stale_index_failure",
 ]
 
 CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
@@ -185,6 +186,64 @@ def summarise(records: list) -> dict:
 def sort_key(record: dict):
     """A stable order for reports: by effect, then name, then arch."""
     return (EFFECTS.index(record["effect"]), record["name"], record.get("arch") or "")
+
+
+#: What a policy's ``scan.stale_index`` does with a host whose index could not be refreshed.
+STALE_INDEX_CHOICES = ("report", "fail")
+
+
+def make_index(*, refreshed: bool, age_seconds=None, errors=()) -> dict:
+    """The package index record a scan returns beside its update records::
+
+        {"refreshed": False,     # the refresh was done and every source answered
+         "stale": True,          # a refresh was tried and some source failed: scanned from the old index
+         "age_seconds": 86400,   # age of the newest index data the host held (None: unknown, no index)
+         "errors": [{"source": "http://example.org/debian stable",
+                     "message": "404  Not Found [IP: 192.0.2.20 80]"}]}   # the package manager's words
+    """
+    if age_seconds is not None and (isinstance(age_seconds, bool) or not isinstance(age_seconds, int)
+                                    or age_seconds < 0):
+        raise RecordError(f"index.age_seconds: expected a whole number of seconds, got {age_seconds!r}")
+    checked = []
+    for error in errors:
+        if not isinstance(error, dict) or not error.get("source") or not error.get("message"):
+            raise RecordError(f"index.errors: expected {{source, message}}, got {error!r}")
+        checked.append({"source": str(error["source"]), "message": str(error["message"])})
+    return {"refreshed": bool(refreshed) and not checked, "stale": bool(checked),
+            "age_seconds": age_seconds, "errors": checked}
+
+
+def _age_text(seconds) -> str:
+    if seconds is None:
+        return "of unknown age"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} old"
+    return f"{seconds} seconds old"
+
+
+def index_problem(index) -> str | None:
+    """One line for a report: the failing sources with the package manager's words and the index's age."""
+    if not isinstance(index, dict) or not index.get("stale"):
+        return None
+    sources = "; ".join(f"{e.get('source')}: {e.get('message')}" for e in index.get("errors") or ())
+    return (f"the package index could not be refreshed: {sources or 'no detail'}; "
+            f"the index it has is {_age_text(index.get('age_seconds'))}")
+
+
+def stale_index_failure(index, stale_index: str = "report") -> str | None:
+    """The reason to fail a host whose package index is stale, or None to scan it as it is.
+
+    ``stale_index`` is the policy's ``scan.stale_index``: ``report`` keeps the
+    host (its report says the index is stale), ``fail`` fails it.
+    """
+    if stale_index not in STALE_INDEX_CHOICES:
+        raise ValueError(f"stale_index: {stale_index!r} is not one of {', '.join(STALE_INDEX_CHOICES)}")
+    problem = index_problem(index)
+    if problem is None or stale_index == "report":
+        return None
+    return f"{problem}; the policy fails such a host (scan.stale_index: fail)"
 
 
 class BackendError(Exception):

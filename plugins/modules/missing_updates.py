@@ -19,7 +19,8 @@ description:
     pulled-in dependencies, removals and kept-back packages. Its C(released) date is the
     changelog date of the candidate once its .deb is staged in apt's archive cache; else it
     stays empty and the scan's first-seen date stands in.
-  - Installs nothing. Only the package index is refreshed, and never in check mode.
+  - Installs nothing. Only the package index is refreshed, and never in check mode. A source
+    that cannot be refreshed makes the index stale (RV(index)), not the scan failed.
 options:
   backend:
     description:
@@ -88,10 +89,46 @@ backend:
   type: str
   sample: apt
 cache_updated:
-  description: Whether the package index was refreshed.
+  description: Whether the package index was refreshed (false too when a source failed; see RV(index)).
   returned: success
   type: bool
   sample: true
+index:
+  description:
+    - The package index the updates were resolved from.
+    - When a source cannot be refreshed (it answers 404, refuses the connection, fails its
+      signature check), the host is not failed: it is scanned from the index it has, C(stale) is
+      true and C(errors) names each failing source with apt's own words. A policy can fail such
+      a host in the plan instead (C(scan.stale_index), docs/policy.md). Anything else
+      C(apt-get update) stops on (a held lock) fails the module.
+    - Only the apt backend detects a stale index; for the others C(stale) is always false.
+  returned: success
+  type: dict
+  contains:
+    refreshed:
+      description: The refresh was done and every source answered.
+      type: bool
+    stale:
+      description: A refresh was tried and at least one source failed.
+      type: bool
+    age_seconds:
+      description:
+        - Age of the newest index file under C(/var/lib/apt/lists) (apt stamps each with the
+          server's modification time), taken before a refresh that failed; null when unknown.
+      type: int
+    errors:
+      description:
+        - One item per failing source, C(source) as apt names it (URI and suite) and
+          C(message), apt's words.
+      type: list
+      elements: dict
+  sample:
+    refreshed: false
+    stale: true
+    age_seconds: 93784
+    errors:
+      - source: "http://mirror.example.org/debian stable"
+        message: "Could not connect to mirror.example.org:80 (192.0.2.10). - connect (111: Connection refused)"
 updates:
   description:
     - One record per package. See C(plugins/module_utils/records.py) for every field.
@@ -130,6 +167,8 @@ from ansible.module_utils.common.respawn import has_respawned, probe_interpreter
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     BackendError,
     RecordError,
+    index_problem,
+    make_index,
     sort_key,
     summarise,
 )
@@ -205,14 +244,16 @@ def main():
     try:
         if backend == "apt":
             apt = _import_python_apt()
-            records = apt_backend.collect(run, options, apt_module=apt)
+            records, index = apt_backend.scan(run, options, apt_module=apt)
         else:
             records = BACKENDS[backend].collect(run, options)
+            index = make_index(refreshed=options["update_cache"])
     except (BackendError, RecordError) as exc:
         module.fail_json(msg=str(exc), backend=backend)
     updates = sorted((r.as_dict() for r in records), key=sort_key)
-    module.exit_json(changed=False, backend=backend, cache_updated=options["update_cache"],
-                     updates=updates, summary=summarise(updates))
+    problem = index_problem(index)
+    module.exit_json(changed=False, backend=backend, cache_updated=index["refreshed"], index=index,
+                     updates=updates, summary=summarise(updates), warnings=[problem] if problem else [])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import io
 import os
 import re
 import tarfile
+import time
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_simulation import (
     AptSimulationError,
@@ -25,12 +26,14 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_simulation im
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     BackendError,
     classify_release,
+    make_index,
     make_update,
     upstream_major,
 )
 
 APT_ENV = {"LANG": "C", "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
 ARCHIVES = "/var/cache/apt/archives"
+LISTS = "/var/lib/apt/lists"
 _TRAILER_RE = re.compile(r"^ -- .+?  (\S.*)$", re.M)
 
 
@@ -136,12 +139,9 @@ def _version_origins(version) -> list[dict]:
 
 
 def collect_python_apt(apt, options, run=None) -> list:
-    """Resolve with python3-apt (``apt`` is the imported module)."""
+    """Resolve with python3-apt (``apt`` is the imported module) from the index as it is."""
     try:
-        cache = apt.Cache()
-        if options.get("update_cache"):
-            cache.update()
-            cache.open()
+        cache = apt.Cache()  # the index is refreshed before, by refresh_index
         if cache.broken_count:
             raise BackendError(f"apt: {cache.broken_count} broken package(s); run 'dpkg --audit' and 'apt-get -f install'")
         cache.upgrade(dist_upgrade=True)
@@ -178,11 +178,7 @@ def _sim_origins(sources: list[dict]) -> list[dict]:
 
 
 def collect_apt_get(run, options) -> list:
-    """Resolve with ``apt-get -s dist-upgrade`` (no python3-apt)."""
-    if options.get("update_cache"):
-        rc, out, err = run(["apt-get", "update", "-q"], environ_update=APT_ENV)
-        if rc != 0:
-            raise BackendError(f"apt-get update failed (exit {rc}): {_last_error(err or out)}")
+    """Resolve with ``apt-get -s dist-upgrade`` (no python3-apt) from the index as it is."""
     rc, out, err = run(["apt-get", "-s", "-q", "dist-upgrade"], environ_update=APT_ENV)
     try:
         parsed = parse_apt_simulation((out or "") + ("\n" + err if rc != 0 and err else ""))
@@ -224,8 +220,138 @@ def _last_error(text: str) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
-def collect(run, options, apt_module=None) -> list:
-    """Entry point for the module: python3-apt if given, else apt-get."""
+# --- the index refresh ----------------------------------------------------------------
+
+_PROGRESS_RE = re.compile(r"^(Err|Ign|Get|Hit):\d+ (.*)$")
+_NOTICE_RE = re.compile(r"^([EWN]): (.*)$")
+_FETCH_RE = re.compile(r"^Failed to fetch (\S+)\s+(.*)$")
+_REPOSITORY_RE = re.compile(r"^The repository '([^']+)' ")
+_GPG_RE = re.compile(r"^GPG error: (\S+ \S+) \S+: ")
+#: apt's closing line after failed downloads: it names no source, the lines before it do.
+_SUMMARY = "Some index files failed to download."
+
+
+def _source_of_description(description: str) -> str:
+    """``URI SUITE`` from apt's item description (``http://example.org/debian stable InRelease``,
+    ``http://example.org/debian stable/main amd64 Packages``)."""
+    words = description.split()
+    if len(words) < 2:
+        return description.strip()
+    suite = words[1] if words[1].startswith(".") else words[1].split("/", 1)[0]
+    return f"{words[0]} {suite}"
+
+
+def _source_of_url(url: str) -> str:
+    """``URI SUITE`` from the URL of an index file (``.../debian/dists/stable/InRelease``)."""
+    if "/dists/" in url:
+        base, rest = url.split("/dists/", 1)
+        return f"{base} {rest.split('/', 1)[0]}"
+    return url.rsplit("/", 1)[0] + " ./"
+
+
+def parse_apt_update(text: str) -> dict:
+    """What ``apt-get update`` said went wrong, from its output (stdout and stderr, LANG=C).
+
+    Returns ``{"errors": [{"source", "message"}], "fatal": [lines]}``: ``errors``
+    has one entry per failing source (``URI SUITE`` as apt names it) with apt's
+    own words (several joined by "; "), in the order apt reported them;
+    ``fatal`` the E: lines that name no source (a held lock, a broken
+    sources.list): with a non-zero exit they stop the scan.
+    """
+    found: dict = {}
+    fatal = []
+
+    def add(source, message):
+        message = " ".join(message.split())
+        messages = found.setdefault(source, [])
+        if message and not any(message in said for said in messages):  # the W: line repeats the Err: one
+            messages.append(message)
+
+    lines = (text or "").splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index].rstrip()
+        index += 1
+        progress = _PROGRESS_RE.match(line)
+        if progress:
+            detail = []
+            while index < len(lines) and lines[index].startswith("  "):
+                detail.append(lines[index].strip())
+                index += 1
+            if progress.group(1) == "Err":
+                add(_source_of_description(progress.group(2)), " ".join(detail))
+            continue
+        notice = _NOTICE_RE.match(line)
+        if not notice or notice.group(1) == "N":
+            continue
+        kind, words = notice.groups()
+        fetch = _FETCH_RE.match(words)
+        repository = _REPOSITORY_RE.match(words) or _GPG_RE.match(words)
+        if fetch:
+            add(_source_of_url(fetch.group(1)), fetch.group(2))
+        elif repository:
+            add(_source_of_description(repository.group(1)), words)
+        elif kind == "E" and not words.startswith(_SUMMARY):
+            fatal.append(words)
+    errors = [{"source": source, "message": "; ".join(messages) or "failed"} for source, messages in found.items()]
+    return {"errors": errors, "fatal": fatal}
+
+
+def index_age(lists_dir: str = LISTS, now: float | None = None) -> int | None:
+    """Seconds since the newest index file under ``lists_dir`` changed; None with no index at all.
+
+    apt gives each downloaded index file the server's modification time, so
+    this is the age of the newest index data the host holds.
+    """
+    newest = None
+    try:
+        names = os.listdir(lists_dir)
+    except OSError:
+        return None
+    for name in names:
+        if name in ("lock", "partial", "auxfiles"):
+            continue
+        path = os.path.join(lists_dir, name)
+        try:
+            if os.path.isfile(path) and (newest is None or os.stat(path).st_mtime > newest):
+                newest = os.stat(path).st_mtime
+        except OSError:
+            continue
+    if newest is None:
+        return None
+    return max(0, int((time.time() if now is None else now) - newest))
+
+
+def refresh_index(run, options, lists_dir: str = LISTS) -> dict:
+    """Refresh the index with ``apt-get update`` unless told not to; the index record (records.make_index).
+
+    A source that cannot be refreshed (404, connection refused, bad
+    signature) leaves the index stale, not the scan failed: its errors are
+    returned with the index's age before the attempt, and the host is
+    scanned from the index it has. Anything else apt-get update stops on (a
+    held lock) is a BackendError.
+    """
+    age = index_age(lists_dir)
+    if not options.get("update_cache"):
+        return make_index(refreshed=False, age_seconds=age)
+    rc, out, err = run(["apt-get", "update", "-q"], environ_update=APT_ENV)
+    parsed = parse_apt_update((out or "") + "\n" + (err or ""))
+    if rc != 0 and (parsed["fatal"] or not parsed["errors"]):
+        raise BackendError(f"apt-get update failed (exit {rc}): "
+                           f"{'; '.join(parsed['fatal']) or _last_error(err or out)}")
+    if parsed["errors"]:
+        return make_index(refreshed=False, age_seconds=age, errors=parsed["errors"])
+    return make_index(refreshed=True, age_seconds=index_age(lists_dir))
+
+
+def scan(run, options, apt_module=None, lists_dir: str = LISTS) -> tuple:
+    """Entry point for the module: ``(records, index)``; python3-apt if given, else apt-get."""
+    index = refresh_index(run, options, lists_dir)
     if apt_module is not None:
-        return collect_python_apt(apt_module, options, run)
-    return collect_apt_get(run, options)
+        return collect_python_apt(apt_module, options, run), index
+    return collect_apt_get(run, options), index
+
+
+def collect(run, options, apt_module=None) -> list:
+    """The records alone (see scan)."""
+    return scan(run, options, apt_module)[0]

@@ -9,8 +9,11 @@ import pytest
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     RecordError,
     classify_release,
+    index_problem,
+    make_index,
     make_update,
     normalise_severity,
+    stale_index_failure,
     upstream_major,
 )
 
@@ -105,3 +108,46 @@ def test_windows_updates_have_no_installed_version():
                                             ("2.0", "2"), (None, None), ("abc", None)])
 def test_upstream_major(version, major):
     assert upstream_major(version) == major
+
+
+STALE = make_index(refreshed=True, age_seconds=3 * 3600 + 120, errors=[
+    {"source": "http://mirror.example.org/debian stable",
+     "message": "Could not connect to mirror.example.org:80 (192.0.2.10). - connect (111: Connection refused)"}])
+
+
+def test_index_record():
+    assert make_index(refreshed=True, age_seconds=5) == {"refreshed": True, "stale": False, "age_seconds": 5,
+                                                         "errors": []}
+    assert STALE["stale"] is True and STALE["refreshed"] is False
+    for bad in ({"age_seconds": -1}, {"age_seconds": "1h"}, {"errors": [{"source": "x"}]}):
+        with pytest.raises(RecordError, match="index"):
+            make_index(refreshed=True, **bad)
+
+
+def test_index_problem_names_the_source_apts_words_and_the_age():
+    assert index_problem(make_index(refreshed=True)) is None
+    assert index_problem(None) is None
+    assert index_problem(STALE) == (
+        "the package index could not be refreshed: http://mirror.example.org/debian stable: Could not connect to "
+        "mirror.example.org:80 (192.0.2.10). - connect (111: Connection refused); the index it has is 3 hours old")
+    assert index_problem(dict(STALE, age_seconds=None)).endswith("the index it has is of unknown age")
+    assert index_problem(dict(STALE, age_seconds=86400 * 2)).endswith("2 days old")
+
+
+@pytest.mark.parametrize("index, choice, fails", [
+    (STALE, "report", False),
+    (STALE, "fail", True),
+    (make_index(refreshed=True, age_seconds=10), "fail", False),
+    (make_index(refreshed=False, age_seconds=10), "fail", False),  # not refreshed on purpose (check mode)
+    (None, "fail", False),  # a backend that says nothing about its index
+])
+def test_the_policy_decides_whether_a_stale_index_fails_the_host(index, choice, fails):
+    reason = stale_index_failure(index, choice)
+    assert (reason is not None) is fails
+    if fails:
+        assert "mirror.example.org/debian stable" in reason and "scan.stale_index: fail" in reason
+
+
+def test_stale_index_choice_is_checked():
+    with pytest.raises(ValueError, match="stale_index"):
+        stale_index_failure(STALE, "ignore")
