@@ -110,6 +110,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance impor
     validate_windows,
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import CLASSIFICATIONS, SEVERITIES
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import STALE_INDEX_CHOICES
 from ansible_collections.patchpilot.fleet.plugins.module_utils import yamlinput as _yamlinput
 
 try:
@@ -176,6 +177,7 @@ DEFAULTS = {
         "parallel": 5,
     },
     "budget": {"max_failed": 0, "count_unreachable": True},
+    "scan": {"stale_index": "report"},
     "restart_services": "flag",
     "snapshot": {"default": "package", "groups": {}},
     "health_checks": {"services": [], "ports": [], "failed_units": True, "journal_errors_max": None,
@@ -186,7 +188,8 @@ DEFAULTS = {
 }
 
 _TOP_KEYS = ("version", "change_ticket", "approvers", "approvals", "windows", "emergency", "rollout", "budget",
-             "reboot", "restart_services", "snapshot", "health_checks", "hooks", "notifications", "priority")
+             "reboot", "restart_services", "snapshot", "health_checks", "hooks", "notifications", "priority",
+             "scan")
 _APPROVALS_KEYS = ("auto", "approve", "reject", "allow_removals", "new_dependencies")
 _AUTO_KEYS = ("classifications", "severities", "after_days")
 _EMERGENCY_KEYS = ("cves", "packages", "bypass_windows", "bypass_freezes", "allow_all")
@@ -194,6 +197,7 @@ _ROLLOUT_KEYS = ("canary", "soak_minutes", "waves", "max_per_wave_per_group", "a
                  "minutes_per_host", "parallel")
 _CANARY_KEYS = ("hosts", "group", "percent")
 _BUDGET_KEYS = ("max_failed", "count_unreachable")
+_SCAN_KEYS = ("stale_index",)
 _SNAPSHOT_KEYS = ("default", "groups")
 _HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load_factor", "memory_factor",
                 "http", "commands")
@@ -822,6 +826,20 @@ def _check_budget(check: _Checker, section) -> dict:
     return out
 
 
+def _check_scan(check: _Checker, section) -> dict:
+    """scan.stale_index: what becomes of a host whose package index could not be refreshed."""
+    out = copy.deepcopy(DEFAULTS["scan"])
+    section = check.mapping(section, "scan", _SCAN_KEYS)
+    if not section or section.get("stale_index") is None:
+        return out
+    value = section["stale_index"]
+    if value not in STALE_INDEX_CHOICES or isinstance(value, bool):
+        check.error("scan.stale_index", f"{_plain(value)} is not one of {', '.join(STALE_INDEX_CHOICES)}")
+    else:
+        out["stale_index"] = value
+    return out
+
+
 def _check_reboot(check: _Checker, data: Mapping):
     value = data.get("reboot")
     if value is None:
@@ -1283,6 +1301,7 @@ def validate_policy(data, today=None) -> dict:
     policy["emergency"] = _check_emergency(check, data.get("emergency"))
     policy["rollout"] = _check_rollout(check, data.get("rollout"))
     policy["budget"] = _check_budget(check, data.get("budget"))
+    policy["scan"] = _check_scan(check, data.get("scan"))
     policy["reboot"] = _check_reboot(check, data)
 
     restart = data.get("restart_services")

@@ -227,7 +227,7 @@ BAD = [
     ("top-level-typo", changed(notifcations=[]), "notifcations: unknown key (did you mean notifications?)"),
     ("top-level-unknown", changed(colour="blue"),
      "colour: unknown key (known keys: version, change_ticket, approvers, approvals, windows, emergency, rollout, "
-     "budget, reboot, restart_services, snapshot, health_checks, hooks, notifications, priority)"),
+     "budget, reboot, restart_services, snapshot, health_checks, hooks, notifications, priority, scan)"),
     ("v1-key-in-v2", changed(canary_percent=10), "canary_percent: a version 1 key: version 2 has rollout.canary.percent"),
     ("change-ticket-type", changed(change_ticket=["CHG-1"]), "change_ticket: expected a ticket id (a string), got a list"),
     ("approvers-type", changed(approvers="alice"), "approvers: expected a list of user or group names, got a string"),
@@ -267,6 +267,10 @@ BAD = [
      "budget.max_failed: expected a number of hosts from 0 to 100000, or a percentage such as \"10%\", got 'a few'"),
     ("budget-unreachable-type", changed(budget__count_unreachable="no"),
      "budget.count_unreachable: expected true or false, got 'no'"),
+    # scan
+    ("scan-stale-index-word", changed(scan__stale_index="ignore"), "scan.stale_index: 'ignore' is not one of report, fail"),
+    ("scan-stale-index-bool", changed(scan__stale_index=True), "scan.stale_index: true is not one of report, fail"),
+    ("scan-type", changed(scan="fail"), "scan: expected a mapping, got a string"),
     # waves
     ("waves-short", changed(rollout__waves=["50%", "30%"]),
      "rollout.waves: the waves take 80%, which does not cover every host: "
@@ -622,3 +626,8 @@ def test_docs_name_every_key():
     for key in policy_module._TOP_KEYS + policy_module._ROLLOUT_KEYS + policy_module._APPROVALS_KEYS \
             + policy_module._HEALTH_KEYS + policy_module._BUDGET_KEYS + policy_module._EMERGENCY_KEYS:
         assert f"`{key}" in text or f"{key}`" in text, key
+
+
+def test_scan_stale_index_is_report_unless_the_policy_says_fail():
+    assert validate_policy(MINIMAL, today=TODAY)["scan"] == {"stale_index": "report"}
+    assert validate_policy(changed(scan__stale_index="fail"), today=TODAY)["scan"] == {"stale_index": "fail"}
