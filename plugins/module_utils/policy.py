@@ -101,6 +101,7 @@ import shlex
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import PurePath
+from urllib.parse import unquote_plus
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import priority as _priority
 from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance import (
@@ -203,10 +204,17 @@ _HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load
                 "http", "commands")
 _HTTP_CHECK_KEYS = ("name", "url", "status", "timeout")
 _COMMAND_CHECK_KEYS = ("name", "command", "rc")
-_HOOK_KEYS = ("name", "command", "url", "on", "method", "body", "status", "timeout", "undo")
+_HOOK_KEYS = ("name", "command", "url", "url_var", "on", "method", "headers", "body", "status", "timeout",
+              "token_var", "token_header", "undo")
 _NOTIFICATION_KEYS = ("type", "target", "events")
-_EMAIL_KEYS = ("smtp_host", "smtp_port", "from", "secure", "username")
-_WEBHOOK_KEYS = ("method", "headers", "auth")
+_EMAIL_KEYS = ("smtp_host", "smtp_port", "from", "secure", "username", "password_var")
+_WEBHOOK_KEYS = ("method", "headers", "auth", "url_var", "token_var", "token_header")
+_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A header or query parameter whose name holds one of these (any case) or has one of the parts
+#: below (split at -, _, . and camelCase) looks like a credential: refused in the policy.
+_SECRET_WORDS = ("token", "secret", "passw", "passwd", "signature", "apikey", "credential", "private")
+_SECRET_PARTS = frozenset(("key", "sig", "pass", "pwd", "auth", "authorization", "code", "session", "cookie",
+                           "jwt", "bearer", "hmac"))
 _HEADER_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _PRIORITY_KEYS = ("sla_days", "severity_by_classification", "weights")
 #: Version 1 keys and where version 2 keeps them.
@@ -876,8 +884,17 @@ def _check_snapshot(check: _Checker, section) -> dict:
     return out
 
 
+def _looks_secret(name: str) -> bool:
+    """True when a header or query parameter name looks like it carries a credential."""
+    low = name.lower()
+    if low in SECRET_HEADERS or any(word in low for word in _SECRET_WORDS):
+        return True
+    parts = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower())
+    return any(part in _SECRET_PARTS for part in parts)
+
+
 def _url(check: _Checker, value, path: str) -> str | None:
-    """An http(s) URL without credentials in it, or None (reported)."""
+    """An http(s) URL without credentials in it, or None (reported); a bad value is quoted only briefly."""
     if not isinstance(value, str) or not value.strip():
         check.error(path, f"expected an http:// or https:// URL, got {_plain(value)}")
         return None
@@ -887,9 +904,66 @@ def _url(check: _Checker, value, path: str) -> str | None:
         return None
     if "@" in value.split("/", 3)[2]:
         check.error(path, "a URL with a user or password in it: credentials do not belong in the policy "
-                          "(for a webhook use auth: bearer and the variable patchpilot_webhook_token)")
+                          "(keep the whole URL in a variable and name it with url_var: VARIABLE)")
         return None
+    query = value.split("#", 1)[0].split("?", 1)[1] if "?" in value.split("#", 1)[0] else ""
+    for pair in re.split(r"[&;]", query):
+        name = unquote_plus(pair.split("=", 1)[0])
+        if name and _looks_secret(name):
+            check.error(path, f"the query parameter {_plain(name)} looks like a credential: credentials do not belong "
+                              "in the policy (it is plain text, reviewed and versioned); keep the whole URL in a "
+                              "variable (Ansible Vault, an AWX credential or lookup('env', ...)) and name it with "
+                              "url_var: VARIABLE")
+            return None
     return value
+
+
+def _var_name(check: _Checker, section: Mapping, key: str, path: str) -> str | None:
+    """The name of the variable that holds a secret (token_var, url_var, password_var), or None."""
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _VAR_RE.match(value.strip()):
+        check.error(f"{path}.{key}", f"{_plain(value)} is not a variable name")
+        return None
+    return value.strip()
+
+
+def _headers(check: _Checker, headers, path: str) -> dict:
+    """Plain HTTP headers, name to string; one that looks like a credential is refused with the way to pass it."""
+    out = {}
+    if headers is not None and not isinstance(headers, Mapping):
+        check.error(f"{path}.headers", f"expected a mapping of header name to value, got {_kind(headers)}")
+        return out
+    for name, value in (headers or {}).items():
+        where = f"{path}.headers.{name}"
+        if not isinstance(name, str) or not _HEADER_RE.match(name):
+            check.error(f"{path}.headers", f"{_plain(name)} is not an HTTP header name")
+        elif _looks_secret(name):
+            check.error(where, "looks like a credential: credentials do not belong in the policy (it is plain text, "
+                               "reviewed and versioned); keep the value in a variable (Ansible Vault, an AWX "
+                               f"credential or lookup('env', ...)) and name it: token_var: VARIABLE, "
+                               f"token_header: {name}")
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _finite(value):
+            check.error(where, f"expected a string, got {_plain(value)}")
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _token(check: _Checker, item: Mapping, path: str) -> tuple:
+    """(token_var, token_header): the variable with the secret sent in a header, and the header."""
+    token_var = _var_name(check, item, "token_var", path)
+    header = item.get("token_header")
+    if header is None:
+        return token_var, "Authorization" if token_var else None
+    if item.get("token_var") is None:
+        check.error(f"{path}.token_header", "only with token_var")
+    elif not isinstance(header, str) or not _HEADER_RE.match(header.strip()):
+        check.error(f"{path}.token_header", f"{_plain(header)} is not an HTTP header name")
+    else:
+        return token_var, header.strip()
+    return token_var, None
 
 
 def _command(check: _Checker, value, path: str) -> list | None:
@@ -1024,25 +1098,27 @@ def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) ->
         if argv is None:
             return None
         return {"name": raw.strip() if isinstance(raw, str) else shlex.join(argv), "command": argv, "url": None,
-                "on": default_on, "method": None, "body": None, "status": None, "timeout": 30, "undo": None}
+                "url_var": None, "on": default_on, "method": None, "headers": None, "body": None, "status": None,
+                "timeout": 30, "token_var": None, "token_header": None, "undo": None}
     before = len(check.errors)
     if True in raw and "on" not in raw:  # `on:` read by a YAML 1.1 reader (PyYAML, Ansible) is the key True
         raw = {("on" if key is True else key): value for key, value in raw.items()}
     item = check.mapping(raw, path, _HOOK_KEYS)
     if is_undo and item.get("undo") is not None:
         check.error(f"{path}.undo", "an undo has no undo of its own")
-    given = [key for key in ("command", "url") if item.get(key) is not None]
+    given = [key for key in ("command", "url", "url_var") if item.get(key) is not None]
     if len(given) != 1:
-        check.error(path, "give exactly one of command or url" + (" (got both)" if len(given) == 2 else ""))
+        check.error(path, "give exactly one of command, url or url_var"
+                    + (f" (got {', '.join(given)})" if len(given) > 1 else ""))
         return None
-    hook = {"name": None, "command": None, "url": None, "on": default_on, "method": None, "body": None,
-            "status": None, "timeout": check.whole(item, "timeout", path, 30, minimum=1, unit="seconds",
-                                                   maximum=LIMITS["seconds"]),
-            "undo": None}
+    hook = {"name": None, "command": None, "url": None, "url_var": None, "on": default_on, "method": None,
+            "headers": None, "body": None, "status": None,
+            "timeout": check.whole(item, "timeout", path, 30, minimum=1, unit="seconds", maximum=LIMITS["seconds"]),
+            "token_var": None, "token_header": None, "undo": None}
     place = item.get("on")
     if given == ["command"]:
         hook["command"] = _command(check, item["command"], f"{path}.command")
-        for key in ("method", "body", "status"):
+        for key in ("method", "headers", "body", "status", "token_var", "token_header"):
             if item.get(key) is not None:
                 check.error(f"{path}.{key}", "only for a url hook")
         if place is not None:
@@ -1052,7 +1128,12 @@ def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) ->
                 hook["on"] = place
         default_name = shlex.join(hook["command"]) if hook["command"] else ""
     else:
-        hook["url"] = _url(check, item["url"], f"{path}.url")
+        if given == ["url"]:
+            hook["url"] = _url(check, item["url"], f"{path}.url")
+        else:  # the URL is the secret (a chat webhook): only the variable's name is in the policy
+            hook["url_var"] = _var_name(check, item, "url_var", path)
+        hook["headers"] = _headers(check, item.get("headers"), path)
+        hook["token_var"], hook["token_header"] = _token(check, item, path)
         hook["on"] = "controller"
         if place is not None and place != "controller":
             check.error(f"{path}.on", f"a url hook always runs from the controller, got {_plain(place)}")
@@ -1072,7 +1153,7 @@ def _hook(check: _Checker, raw, path: str, phase: str, is_undo: bool = False) ->
             else:
                 hook["body"] = _as_json_data(body)
         hook["status"] = _status(check, item, path)
-        default_name = f"{hook['method']} {hook['url'] or ''}"
+        default_name = f"{hook['method']} {hook['url'] or '<' + (hook['url_var'] or '') + '>'}"
     hook["name"] = _name(check, item, path, default_name)
     if item.get("undo") is not None and not is_undo:
         hook["undo"] = _hook(check, item["undo"], f"{path}.undo", phase, is_undo=True)
@@ -1112,7 +1193,8 @@ def _check_hooks(check: _Checker, section) -> dict:
 
 
 def _email_options(check: _Checker, item: Mapping, path: str) -> dict:
-    out = {"smtp_host": "localhost", "smtp_port": 25, "from": None, "secure": "try", "username": None}
+    out = {"smtp_host": "localhost", "smtp_port": 25, "from": None, "secure": "try", "username": None,
+           "password_var": None}
     host = item.get("smtp_host")
     if host is not None:
         if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host.strip()):
@@ -1143,39 +1225,38 @@ def _email_options(check: _Checker, item: Mapping, path: str) -> dict:
             check.error(f"{path}.username", f"expected a non-empty string, got {_plain(user)}")
         else:
             out["username"] = user.strip()
+    if item.get("password_var") is not None:
+        if user is None:
+            check.error(f"{path}.password_var", "only with username")
+        else:
+            out["password_var"] = _var_name(check, item, "password_var", path)
     return out
 
 
 def _webhook_options(check: _Checker, item: Mapping, path: str) -> dict:
-    out = {"method": "POST", "headers": {}, "auth": "none"}
+    out = {"method": "POST", "headers": {}, "auth": "none", "url_var": None, "token_var": None,
+           "token_header": None}
     method = item.get("method")
     if method is not None:
         if not isinstance(method, str) or method.strip().upper() not in WEBHOOK_METHODS:
             check.error(f"{path}.method", f"{_plain(method)} is not one of {', '.join(WEBHOOK_METHODS)}")
         else:
             out["method"] = method.strip().upper()
-    headers = item.get("headers")
-    if headers is not None and not isinstance(headers, Mapping):
-        check.error(f"{path}.headers", f"expected a mapping of header name to value, got {_kind(headers)}")
-    else:
-        for name, value in (headers or {}).items():
-            where = f"{path}.headers.{name}"
-            if not isinstance(name, str) or not _HEADER_RE.match(name):
-                check.error(f"{path}.headers", f"{_plain(name)} is not an HTTP header name")
-            elif name.lower() in SECRET_HEADERS:
-                check.error(where, "credentials do not belong in the policy (it is plain text, reviewed and "
-                                   "versioned): set auth: bearer and keep the token in the variable "
-                                   "patchpilot_webhook_token (Ansible Vault or an AWX credential)")
-            elif isinstance(value, bool) or not isinstance(value, (str, int, float)) or not _finite(value):
-                check.error(where, f"expected a string, got {_plain(value)}")
-            else:
-                out["headers"][name] = str(value)
+    out["headers"] = _headers(check, item.get("headers"), path)
     auth = item.get("auth")
     if auth is not None:
         if auth not in WEBHOOK_AUTH:
             check.error(f"{path}.auth", f"{_plain(auth)} is not one of {', '.join(WEBHOOK_AUTH)}")
+        elif auth == "bearer" and item.get("token_var") is not None:
+            check.error(f"{path}.auth", "bearer is the variable patchpilot_webhook_token: give auth or token_var, "
+                                        "not both")
         else:
             out["auth"] = auth
+    out["url_var"] = _var_name(check, item, "url_var", path)
+    out["token_var"], out["token_header"] = _token(check, item, path)
+    target = item.get("target")
+    # What the play's output and notify_result show for the target: never a URL held in a variable.
+    out["label"] = target.strip() if isinstance(target, str) else f"<{out['url_var']}>"
     return out
 
 
@@ -1203,9 +1284,16 @@ def _check_notifications(check: _Checker, items) -> list:
         elif kind not in NOTIFICATION_TYPES:
             check.error(f"{path}.type", f"{_plain(kind)} is not one of {', '.join(NOTIFICATION_TYPES)}")
         target = item.get("target")
-        if target is None:
-            if kind in ("email", "webhook"):
+        if kind == "webhook" and target is not None and item.get("url_var") is not None:
+            check.error(path, "give exactly one of target or url_var (got both)")
+        elif kind == "webhook" and target is None and item.get("url_var") is not None:
+            pass  # the URL is the secret (a chat webhook): only the variable's name is in the policy
+        elif target is None:
+            if kind == "email":
                 check.error(f"{path}.target", f"required for a {kind} notification")
+            elif kind == "webhook":
+                check.error(f"{path}.target", "required for a webhook notification "
+                                              "(or url_var: the variable holding the URL)")
         elif kind == "wall":
             check.error(f"{path}.target", "a wall message goes to the terminals of the hosts being patched: "
                                           "it has no target")

@@ -106,7 +106,8 @@ def test_example_policy_validates_and_normalises():
         "name": "weeknights", "days": ["mon", "tue", "wed", "thu"], "start": "22:00", "end": "04:00"}
     assert result["hooks"]["post_host"] == [{
         "name": "/usr/local/sbin/lb-undrain --quiet", "command": ["/usr/local/sbin/lb-undrain", "--quiet"],
-        "url": None, "on": "host", "method": None, "body": None, "status": None, "timeout": 30, "undo": None}]
+        "url": None, "url_var": None, "on": "host", "method": None, "headers": None, "body": None, "status": None,
+        "timeout": 30, "token_var": None, "token_header": None, "undo": None}]
     assert result["hooks"]["pre_host"][0]["undo"]["url"] == "https://lb.example.com/api/pools/web/members/{host}/enable"
     assert result["notifications"][1]["events"] == ["start", "wave", "reboot", "failure", "done"]
     assert result["priority"]["sla_days"] == {**DEFAULT_SLA_DAYS, "critical": 1}

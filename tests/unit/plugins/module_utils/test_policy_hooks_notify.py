@@ -41,7 +41,8 @@ def test_plain_commands_become_hooks_placed_by_phase():
         "pre_host": ["lb-drain --wait 60"], "post_host": [["lb-undrain", "--quiet"]],
         "pre_wave": ["announce 'wave starts'"], "post_wave": []}))["hooks"]
     assert hooks["pre_host"] == [{"name": "lb-drain --wait 60", "command": ["lb-drain", "--wait", "60"], "url": None,
-                                  "on": "host", "method": None, "body": None, "status": None, "timeout": 30,
+                                  "url_var": None, "on": "host", "method": None, "headers": None, "body": None,
+                                  "status": None, "timeout": 30, "token_var": None, "token_header": None,
                                   "undo": None}]
     assert hooks["post_host"][0]["command"] == ["lb-undrain", "--quiet"]
     assert hooks["post_host"][0]["name"] == "lb-undrain --quiet"
@@ -59,11 +60,13 @@ def test_mapping_hooks_with_undo():
     ]}))["hooks"]["pre_host"]
     drain, marker = hooks
     assert drain == {
-        "name": "drain", "command": None, "url": "https://lb.example.com/drain/{host}", "on": "controller",
-        "method": "PUT", "body": {"host": "{host}", "when": "2026-01-02"}, "status": 204, "timeout": 5,
+        "name": "drain", "command": None, "url": "https://lb.example.com/drain/{host}", "url_var": None,
+        "on": "controller", "method": "PUT", "headers": {}, "body": {"host": "{host}", "when": "2026-01-02"},
+        "status": 204, "timeout": 5, "token_var": None, "token_header": None,
         "undo": {"name": "POST https://lb.example.com/enable/{host}", "command": None,
-                 "url": "https://lb.example.com/enable/{host}", "on": "controller", "method": "POST", "body": None,
-                 "status": 200, "timeout": 30, "undo": None}}
+                 "url": "https://lb.example.com/enable/{host}", "url_var": None, "on": "controller",
+                 "method": "POST", "headers": {}, "body": None, "status": 200, "timeout": 30, "token_var": None,
+                 "token_header": None, "undo": None}}
     assert marker["on"] == "controller" and marker["command"] == ["touch", "/run/marker"]
     # A plain undo takes the phase's place (host for *_host), not the hook's.
     assert marker["undo"]["command"] == ["rm", "-f", "/run/marker"] and marker["undo"]["on"] == "host"
@@ -95,10 +98,11 @@ def test_notification_defaults():
     ]))["notifications"]
     assert targets[0] == {"type": "email", "target": "ops@example.com", "events": list(policy_module.EVENTS),
                           "smtp_host": "localhost", "smtp_port": 25, "from": None, "secure": "try",
-                          "username": None}
+                          "username": None, "password_var": None}
     assert targets[1] == {"type": "webhook", "target": "https://chat.example.com/h",
                           "events": list(policy_module.EVENTS), "method": "POST",
-                          "headers": {"X-Team": "ops", "X-Id": "7"}, "auth": "none"}
+                          "headers": {"X-Team": "ops", "X-Id": "7"}, "auth": "none", "url_var": None,
+                          "token_var": None, "token_header": None, "label": "https://chat.example.com/h"}
     assert targets[2] == {"type": "wall", "target": None, "events": ["start", "reboot"]}
     assert targets[3] == {"type": "log", "target": None, "events": list(policy_module.EVENTS)}
 
@@ -152,9 +156,9 @@ BAD = [
     # hooks
     ("hooks-not-list", policy(hooks={"pre_host": "drain"}),
      "hooks.pre_host: expected a list of hooks (commands or mappings), got a string"),
-    ("hook-neither", hook(name="nothing"), "hooks.pre_host[0]: give exactly one of command or url"),
+    ("hook-neither", hook(name="nothing"), "hooks.pre_host[0]: give exactly one of command, url or url_var"),
     ("hook-both", hook(command="true", url="http://x.example/"),
-     "hooks.pre_host[0]: give exactly one of command or url (got both)"),
+     "hooks.pre_host[0]: give exactly one of command, url or url_var (got command, url)"),
     ("hook-typo", hook(command="true", undoo="false"), "hooks.pre_host[0].undoo: unknown key (did you mean undo?)"),
     ("hook-on", hook(command="true", on="everywhere"),
      "hooks.pre_host[0].on: 'everywhere' is not one of host, controller"),
@@ -164,7 +168,7 @@ BAD = [
      "hooks.pre_host[0].url: 'file:///etc/passwd' is not an http:// or https:// URL"),
     ("hook-url-credentials", hook(url="https://admin:secret@lb.example.com/drain"),
      "hooks.pre_host[0].url: a URL with a user or password in it: credentials do not belong in the policy "
-     "(for a webhook use auth: bearer and the variable patchpilot_webhook_token)"),
+     "(keep the whole URL in a variable and name it with url_var: VARIABLE)"),
     ("hook-method", hook(url="http://x.example/", method="FETCH"),
      "hooks.pre_host[0].method: 'FETCH' is not one of GET, POST, PUT, PATCH, DELETE"),
     ("hook-body", hook(url="http://x.example/", body="drain=1"),
@@ -206,7 +210,8 @@ BAD = [
      "notifications[0].username: expected a non-empty string, got ''"),
     ("webhook-email-key", policy(notifications=[{"type": "webhook", "target": "https://h.example/",
                                                  "smtp_port": 25}]),
-     "notifications[0].smtp_port: unknown key (known keys: type, target, events, method, headers, auth)"),
+     "notifications[0].smtp_port: unknown key (known keys: type, target, events, method, headers, auth, url_var, "
+     "token_var, token_header)"),
     ("webhook-method", policy(notifications=[{"type": "webhook", "target": "https://h.example/", "method": "GET"}]),
      "notifications[0].method: 'GET' is not one of POST, PUT, PATCH"),
     ("webhook-headers", policy(notifications=[{"type": "webhook", "target": "https://h.example/",
@@ -214,14 +219,14 @@ BAD = [
      "notifications[0].headers: expected a mapping of header name to value, got a list"),
     ("webhook-authorization", policy(notifications=[{"type": "webhook", "target": "https://h.example/",
                                                      "headers": {"Authorization": "Bearer abc"}}]),
-     "notifications[0].headers.Authorization: credentials do not belong in the policy (it is plain text, "
-     "reviewed and versioned): set auth: bearer and keep the token in the variable patchpilot_webhook_token "
-     "(Ansible Vault or an AWX credential)"),
+     "notifications[0].headers.Authorization: looks like a credential: credentials do not belong in the policy "
+     "(it is plain text, reviewed and versioned); keep the value in a variable (Ansible Vault, an AWX credential or "
+     "lookup('env', ...)) and name it: token_var: VARIABLE, token_header: Authorization"),
     ("webhook-authorization-any-case", policy(notifications=[{"type": "webhook", "target": "https://h.example/",
                                                               "headers": {"proxy-AUTHORIZATION": "x"}}]),
-     "notifications[0].headers.proxy-AUTHORIZATION: credentials do not belong in the policy (it is plain text, "
-     "reviewed and versioned): set auth: bearer and keep the token in the variable patchpilot_webhook_token "
-     "(Ansible Vault or an AWX credential)"),
+     "notifications[0].headers.proxy-AUTHORIZATION: looks like a credential: credentials do not belong in the "
+     "policy (it is plain text, reviewed and versioned); keep the value in a variable (Ansible Vault, an AWX "
+     "credential or lookup('env', ...)) and name it: token_var: VARIABLE, token_header: proxy-AUTHORIZATION"),
     ("webhook-header-name", policy(notifications=[{"type": "webhook", "target": "https://h.example/",
                                                    "headers": {"X Team": "ops"}}]),
      "notifications[0].headers: 'X Team' is not an HTTP header name"),
@@ -232,7 +237,7 @@ BAD = [
      "notifications[0].auth: 'basic' is not one of none, bearer"),
     ("webhook-url-credentials", policy(notifications=[{"type": "webhook", "target": "https://u:p@h.example/"}]),
      "notifications[0].target: a URL with a user or password in it: credentials do not belong in the policy "
-     "(for a webhook use auth: bearer and the variable patchpilot_webhook_token)"),
+     "(keep the whole URL in a variable and name it with url_var: VARIABLE)"),
 ]
 
 

@@ -198,3 +198,91 @@ def test_an_emergency_naming_nothing_cannot_bypass(flags):
 def test_allow_all_must_be_a_boolean():
     assert errors_of(policy(emergency={"allow_all": "yes"})) == [
         "emergency.allow_all: expected true or false, got 'yes'"]
+
+
+# ---------------------------------------------------------------------------
+# Item 6: secrets in URLs and headers; each target names the variable holding its own secret
+# ---------------------------------------------------------------------------
+
+def webhook(**options):
+    return policy(notifications=[dict({"type": "webhook", "target": "https://chat.example.org/hook"}, **options)])
+
+
+def url_hook(**options):
+    return policy(hooks={"pre_wave": [dict({"url": "https://lb.example.org/drain"}, **options)]})
+
+
+@pytest.mark.parametrize("query", ["token=abc", "api_key=abc", "apiKey=abc", "secret=abc", "password=x",
+                                   "X-Amz-Signature=abc", "sig=abc", "access_token=abc", "a=1&auth=abc", "code=abc"])
+def test_a_credential_in_a_query_is_refused_without_quoting_it(query):
+    for data, path in ((webhook(target=f"https://chat.example.org/hook?{query}"), "notifications[0].target"),
+                       (url_hook(url=f"https://lb.example.org/drain?{query}"), "hooks.pre_wave[0].url"),
+                       (policy(health_checks={"http": [{"url": f"https://app.example.org/health?{query}"}]}),
+                        "health_checks.http[0].url")):
+        errors = errors_of(data)
+        assert len(errors) == 1 and errors[0].startswith(f"{path}: the query parameter "), errors
+        assert "url_var" in errors[0] and "abc" not in errors[0]
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Api-Key", "X-Auth-Token", "X-Hub-Signature", "Api-Key",
+                                    "Cookie", "X-Secret", "Private-Token"])
+def test_a_credential_header_is_refused_with_the_way_to_pass_it(header):
+    for data, path in ((webhook(headers={header: "abc123"}), "notifications[0].headers"),
+                       (url_hook(headers={header: "abc123"}), "hooks.pre_wave[0].headers")):
+        errors = errors_of(data)
+        assert errors == [f"{path}.{header}: looks like a credential: credentials do not belong in the policy "
+                          "(it is plain text, reviewed and versioned); keep the value in a variable (Ansible Vault, "
+                          f"an AWX credential or lookup('env', ...)) and name it: token_var: VARIABLE, "
+                          f"token_header: {header}"]
+
+
+def test_plain_headers_and_queries_pass():
+    result = validate_policy(webhook(target="https://chat.example.org/hook?channel=ops&format=json",
+                                     headers={"X-Team": "ops", "Content-Language": "en"}), today="2026-11-27")
+    assert result["notifications"][0]["headers"] == {"X-Team": "ops", "Content-Language": "en"}
+
+
+def test_each_webhook_and_url_hook_names_the_variable_with_its_secret():
+    result = validate_policy(policy(
+        notifications=[
+            {"type": "webhook", "url_var": "chat_webhook_url"},
+            {"type": "webhook", "target": "https://ops.example.org/events", "token_var": "ops_token",
+             "token_header": "X-Api-Key"},
+            {"type": "webhook", "target": "https://ops.example.org/b", "token_var": "ops_bearer"},
+            {"type": "webhook", "target": "https://ops.example.org/c", "auth": "bearer"},
+            {"type": "email", "target": "ops@example.org", "username": "pp", "password_var": "smtp_secret"},
+        ],
+        hooks={"pre_wave": [{"url_var": "lb_drain_url", "undo": {"url_var": "lb_enable_url"}},
+                            {"url": "https://lb.example.org/x", "token_var": "lb_token"}]},
+    ), today="2026-11-27")
+    chat, keyed, bearer, legacy, mail = result["notifications"]
+    assert chat["target"] is None and chat["url_var"] == "chat_webhook_url" and chat["token_var"] is None
+    assert chat["label"] == "<chat_webhook_url>" and keyed["label"] == "https://ops.example.org/events"
+    assert (keyed["token_var"], keyed["token_header"]) == ("ops_token", "X-Api-Key")
+    assert (bearer["token_var"], bearer["token_header"]) == ("ops_bearer", "Authorization")
+    assert legacy["auth"] == "bearer" and legacy["token_var"] is None and legacy["url_var"] is None
+    assert mail["password_var"] == "smtp_secret"
+    drain, keyed_hook = result["hooks"]["pre_wave"]
+    assert drain["url"] is None and drain["url_var"] == "lb_drain_url" and drain["name"] == "POST <lb_drain_url>"
+    assert drain["undo"]["url_var"] == "lb_enable_url"
+    assert (keyed_hook["token_var"], keyed_hook["token_header"]) == ("lb_token", "Authorization")
+
+
+@pytest.mark.parametrize("data, message", [
+    (webhook(url_var="chat_url"), "notifications[0]: give exactly one of target or url_var (got both)"),
+    (policy(notifications=[{"type": "webhook"}]), "notifications[0].target: required for a webhook notification "
+                                                  "(or url_var: the variable holding the URL)"),
+    (webhook(token_var="bad name"), "notifications[0].token_var: 'bad name' is not a variable name"),
+    (webhook(token_header="X-Api-Key"), "notifications[0].token_header: only with token_var"),
+    (webhook(token_var="t", auth="bearer"), "notifications[0].auth: bearer is the variable "
+                                            "patchpilot_webhook_token: give auth or token_var, not both"),
+    (url_hook(url_var="lb_url"), "hooks.pre_wave[0]: give exactly one of command, url or url_var (got url, url_var)"),
+    (policy(hooks={"pre_host": [{"command": "true", "token_var": "t"}]}), "hooks.pre_host[0].token_var: only for a "
+                                                                          "url hook"),
+    (policy(notifications=[{"type": "email", "target": "a@example.org", "password_var": "p"}]),
+     "notifications[0].password_var: only with username"),
+    (policy(notifications=[{"type": "log", "url_var": "u"}]), "notifications[0].url_var: unknown key (known keys: "
+                                                              "type, target, events)"),
+])
+def test_bad_secret_variables(data, message):
+    assert errors_of(data) == [message]
