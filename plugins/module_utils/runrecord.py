@@ -29,13 +29,14 @@ mid-write leaves its temporary file behind: opening the run directory again
 removes every temporary file that no live writer holds (a writer keeps a
 ``flock`` on its temporary file until it is in place). Times are ISO 8601 in UTC.
 
-A host's phases, in order: :data:`PHASES`. A host in ``done`` or
-``rolled_back`` is finished and its record no longer changes; a ``failed``
+A host's phases, in order: :data:`PHASES`. A host in ``done``,
+``rolled_back`` or ``abandoned`` (its run was closed before it was done, see
+:meth:`RunDir.close`) is finished and its record no longer changes; a ``failed``
 host may only move on to ``rolled_back`` (or be recorded ``failed`` again,
 with what a rollback tried); a host in any other phase may be recorded in
 any phase, so that a rerun after an interruption can repeat the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
-the hosts a rerun still has to do: all but ``done``, ``failed`` and
-``rolled_back``, in wave order.
+the hosts a rerun still has to do: all but ``done``, ``failed``,
+``rolled_back`` and ``abandoned``, in wave order.
 
 The run lock, one per inventory scope, stops two runs (cron, AWX, a person)
 from patching the same hosts at once: ``<base>/locks/<scope key>.lock``
@@ -68,7 +69,7 @@ import time
 from datetime import datetime, timezone
 
 __all__ = [
-    "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
+    "ABANDONED", "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
     "RunRecordError", "StaleLock", "inventory_scope", "latest_unfinished", "path_under", "read_json", "scope_key",
     "write_json",
 ]
@@ -76,7 +77,9 @@ __all__ = [
 #: The shape of run.json, the host files and the lock file; a reader refuses any other.
 FORMAT = 1
 PHASES = ("pending", "preflight", "staged", "snapshotted", "patched", "verified", "done", "failed", "rolled_back")
-FINISHED_PHASES = ("done", "failed", "rolled_back")
+#: A host whose run was closed (:meth:`RunDir.close`) before it was done; only closing sets it.
+ABANDONED = "abandoned"
+FINISHED_PHASES = ("done", "failed", "rolled_back", ABANDONED)
 RUN_STATES = ("running", "completed", "failed", "aborted")
 LOCKS_DIR = "locks"
 DIR_MODE = 0o750
@@ -478,7 +481,7 @@ class RunDir:
             raise RunRecordError(f"phase: {phase!r} is not one of {', '.join(PHASES)}")
         current = self.host(host)
         was = current["phase"]
-        if was in ("done", "rolled_back") or (was == "failed" and phase not in ("failed", "rolled_back")):
+        if was in ("done", "rolled_back", ABANDONED) or (was == "failed" and phase not in ("failed", "rolled_back")):
             raise RunRecordError(f"{host}: {was}, cannot move to {phase}")
         history = list(current.get("history") or ()) + [{"phase": phase, "at": _stamp(at), "detail": detail}]
         updated = {"format": FORMAT, "host": host, "phase": phase, "history": history}
@@ -519,6 +522,32 @@ class RunDir:
         if run["state"] != "running":
             raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']} already")
         run.update(state=state, finished=_stamp(at))
+        write_json(self.run_path, run)
+        return run
+
+    @_writer
+    def close(self, abandoned: list, closed: dict, at: datetime | None = None) -> dict:
+        """End a running run that will not go on: state ``aborted``.
+
+        Each host of ``abandoned`` (none of them finished) moves to ``abandoned``, its
+        history saying which phase it was in and ``closed`` (who, why); run.json keeps
+        ``closed`` with the time and the abandoned hosts. The hosts are written first,
+        run.json last: an interrupted close leaves a running run that can be closed again.
+        """
+        run = self.run
+        if run["state"] != "running":
+            raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']} already")
+        stamp = _stamp(at)
+        records = {host: self.host(host) for host in abandoned}
+        finished = [f"{host} ({r['phase']})" for host, r in records.items() if r["phase"] in FINISHED_PHASES]
+        if finished:
+            raise RunRecordError(f"run {self.run_id}: finished hosts cannot be abandoned: {', '.join(finished)}")
+        for host, current in records.items():
+            history = list(current.get("history") or ()) + [
+                {"phase": ABANDONED, "at": stamp, "detail": dict(closed, was=current["phase"])}]
+            write_json(self._host_path(host), {"format": FORMAT, "host": host, "phase": ABANDONED,
+                                               "history": history})
+        run.update(state="aborted", finished=stamp, closed=dict(closed, at=stamp, abandoned=list(abandoned)))
         write_json(self.run_path, run)
         return run
 
@@ -623,6 +652,11 @@ class RunLock:
             return LockHeld(f"scope {self.scope} is locked by {said}, which is running", owner, self.path)
         return StaleLock(f"scope {self.scope} has a stale lock: {said}, which is gone;"
                          " break it (break_stale) once you know that run is over", owner, self.path)
+
+    def check(self) -> LockError | None:
+        """What taking the lock now would meet, not raised: None (no lock), LockHeld or StaleLock (with the owner)."""
+        owner = self.read()
+        return None if owner is None else self._verdict(owner)
 
     def acquire(self, at: datetime | None = None, owner_pid: int | None = None) -> dict:
         """Take the lock; LockHeld or StaleLock (with the owner) when somebody has it.
