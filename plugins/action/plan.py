@@ -12,6 +12,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.action.policy_check import read_checked_policy
 from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
 
@@ -42,11 +43,11 @@ class ActionModule(ActionBase):
         policy = read_checked_policy(args["policy"], now.date().isoformat(), args["overrides"])
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
-        scan = {}
-        for host, result in scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"],
-                                                 args["error_var"]).items():
-            reason = result["error"] or (None if result["updates"] is not None else "not scanned (unreachable)")
-            scan[host] = {"asset": result["asset"], "updates": result["updates"], "reason": reason}
+        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"])
+        scan = scan_results.plan_scan(results, policy["scan"]["stale_index"])
+        stale = [f"{host}: {index_problem(result['index'])}; planned from it (scan.stale_index: report)"
+                 for host, result in sorted(results.items())
+                 if scan[host]["updates"] is not None and index_problem(result["index"])]
         groups = {name: [h for h in members if h in scan]
                   for name, members in plain(task_vars.get("groups") or {}).items()}
         try:
@@ -61,5 +62,5 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"writing the plan: {exc}") from exc
         result.update(changed=False, path=path, run_id=plan["run_id"], summary=plan.get("summary"),
                       budget=plan.get("budget"), waves=plan.get("waves"),
-                      warnings=list(policy.get("warnings") or []))
+                      warnings=list(policy.get("warnings") or []) + stale)
         return result

@@ -55,11 +55,14 @@ class ActionModule(ActionBase):
                 "scanned": statuses.count("scanned"),
                 "failed": statuses.count("failed"),
                 "unreachable": statuses.count("unreachable"),
+                "stale": sum(1 for a in report["assets"] if a.get("index_problem")),
                 "updates": len(report["updates"]),
                 "emergency": sum(1 for u in report["updates"] if u.get("emergency")),
                 "outdated_os": sum(1 for a in report["assets"] if a["eol_status"] == "outdated"),
             },
-            problems={a["host"]: f"{a['status']}: {a['reason']}" for a in report["assets"] if a["status"] != "scanned"},
+            problems={a["host"]: f"{a['status']}: {a['reason']}" if a["status"] != "scanned"
+                      else f"scanned from a stale index: {a['index_problem']}"
+                      for a in report["assets"] if a["status"] != "scanned" or a.get("index_problem")},
             top=report["updates"][:10],
         )
         return result

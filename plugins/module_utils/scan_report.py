@@ -3,7 +3,8 @@
 """Turn per-host scan results into the scan's report files (pure Python, controller side).
 
 Inputs per host: the asset record from ``asset_facts``, the update records
-from ``missing_updates``, the CMDB metadata the inventory carries, or the
+and the package index record (stale when a source could not be refreshed) from
+``missing_updates``, the CMDB metadata the inventory carries, or the
 reason the host could not be scanned. Outputs: the asset inventory and the
 missing updates in priority order, each as JSON and CSV, plus the first-seen
 dates kept between scans.
@@ -19,6 +20,7 @@ import tempfile
 from datetime import date
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import eol, priority, security_tracker
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 
 ASSET_COLUMNS = (
     "host", "status", "reason", "hostname", "fqdn", "location", "owner", "role", "criticality",
@@ -26,6 +28,7 @@ ASSET_COLUMNS = (
     "os_distribution", "os_version", "os_codename", "kernel", "architecture", "package_manager",
     "last_package_change", "installed_packages", "last_boot", "reboot_pending", "eol_status",
     "eol_regular_end", "eol_extended_end", "eol_message", "missing_updates", "security_updates",
+    "index_stale", "index_age_seconds", "index_errors",
 )
 CMDB_KEYS = ("location", "owner", "role", "criticality", "data_sensitivity", "internet_exposed")
 UPDATE_COLUMNS = (
@@ -71,6 +74,11 @@ def asset_row(host: str, result: dict, cmdb: dict, today: date) -> dict:
     row["missing_updates"] = sum(1 for u in updates if u.get("effect") == "upgrade")
     row["security_updates"] = sum(1 for u in updates
                                   if u.get("effect") == "upgrade" and u.get("classification") == "security")
+    index = result.get("index") if isinstance(result.get("index"), dict) else {}
+    row["index_stale"] = bool(index.get("stale"))
+    row["index_age_seconds"] = index.get("age_seconds")
+    row["index_errors"] = "; ".join(f"{e.get('source')}: {e.get('message')}" for e in index.get("errors") or ())
+    row["index_problem"] = index_problem(index) if row["status"] == "scanned" else None
     return row
 
 

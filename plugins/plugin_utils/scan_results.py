@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import stale_index_failure
+
 
 def plain(value):
     """Registered results and inventory data as plain Python (no lazy or unsafe wrappers)."""
@@ -17,10 +19,11 @@ def plain(value):
 
 
 def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates", error_var="scan_error") -> dict:
-    """{host: {"asset", "updates", "error"}} from what scan.yml registered on each host.
+    """{host: {"asset", "updates", "index", "error"}} from what scan.yml registered on each host.
 
-    ``updates`` is None for a host whose scan failed (``error`` says why) or
-    that was never reached (no registered result at all).
+    ``updates`` (and ``index``, the package index record) is None for a host
+    whose scan failed (``error`` says why) or that was never reached (no
+    registered result at all).
     """
     results = {}
     for host in hosts:
@@ -32,9 +35,26 @@ def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates",
         results[host] = {
             "asset": plain(asset.get("asset")) if isinstance(asset, dict) and asset.get("asset") else None,
             "updates": plain(updates["updates"]) if has_updates else None,
+            "index": plain(updates.get("index")) if has_updates and isinstance(updates.get("index"), dict) else None,
             "error": str(error) if error else None,
         }
     return results
+
+
+def plan_scan(results: dict, stale_index: str = "report") -> dict:
+    """{host: {"asset", "updates", "reason"}} for planner.build_plan from :func:`collect`'s results.
+
+    A host whose package index is stale is planned from the index it has,
+    unless the policy's ``scan.stale_index`` is ``fail``: then it has no
+    updates and the reason (records.stale_index_failure) says why.
+    """
+    scan = {}
+    for host, result in results.items():
+        reason = result["error"] or (None if result["updates"] is not None else "not scanned (unreachable)")
+        failure = None if reason else stale_index_failure(result.get("index"), stale_index)
+        scan[host] = {"asset": result["asset"], "updates": None if failure else result["updates"],
+                      "reason": reason or failure}
+    return scan
 
 
 #: The options naming the variables scan.yml registers, shared by the actions that read them.

@@ -105,3 +105,26 @@ def test_csv_text():
     assert scan_report.csv_text("=1+1") == "'=1+1" and scan_report.csv_text("'=1+1") == "'=1+1"
     assert scan_report.csv_text("libssl3") == "libssl3" and scan_report.csv_text("") == ""
     assert scan_report._cell(-1) == -1 and scan_report._cell(["-x", "y"]) == "'-x y"  # pylint: disable=protected-access
+
+
+def test_a_stale_index_is_reported_with_its_age_and_failing_sources(tmp_path):
+    stale = {"refreshed": False, "stale": True, "age_seconds": 93784, "errors": [
+        {"source": "http://repo.example.org/archive no-such-dist", "message": "404  File not found [IP: 192.0.2.20 80]"},
+        {"source": "http://mirror.example.org/debian stable", "message": "Could not connect to mirror.example.org:80"}]}
+    results = json.loads(json.dumps(RESULTS))
+    results["db01"]["index"] = stale
+    results["web01"]["index"] = {"refreshed": True, "stale": False, "age_seconds": 60, "errors": []}
+    report = scan_report.build(results, CMDB, {}, TODAY, {})
+    assets = {a["host"]: a for a in report["assets"]}
+    db01 = assets["db01"]
+    assert db01["status"] == "scanned" and db01["missing_updates"] == 2  # scanned from the index it has
+    assert db01["index_stale"] is True and db01["index_age_seconds"] == 93784
+    assert db01["index_errors"] == ("http://repo.example.org/archive no-such-dist: 404  File not found "
+                                    "[IP: 192.0.2.20 80]; http://mirror.example.org/debian stable: "
+                                    "Could not connect to mirror.example.org:80")
+    assert "1 day old" in db01["index_problem"]
+    assert assets["web01"]["index_stale"] is False and assets["web01"]["index_problem"] is None
+    paths = scan_report.write(str(tmp_path), report, TODAY)
+    rows = {r["host"]: r for r in csv.DictReader(open(paths["assets.csv"], encoding="utf-8"))}
+    assert rows["db01"]["index_stale"] == "yes" and rows["db01"]["index_age_seconds"] == "93784"
+    assert "no-such-dist" in rows["db01"]["index_errors"] and rows["app01"]["index_stale"] == "no"
