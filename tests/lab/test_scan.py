@@ -220,14 +220,39 @@ def test_released_date_once_staged(lab, manifest):
         lab.ssh(host, "sudo apt-get clean")
 
 
-def test_unreadable_repository_fails_that_host_with_the_reason(lab):
-    host = next(h for h in lab.hosts if h["role"] != "rpm")
-    lab.ssh(host, "echo 'deb [trusted=yes] file:/srv/no-such-repository ./' | "
-                  "sudo tee /etc/apt/sources.list.d/broken.list >/dev/null")
+BAD_SOURCES = (
+    # a port on the host's own loopback that refuses the connection
+    "deb http://127.0.0.2:9/debian stable main\n"
+    # the lab's own repository over http on the host's loopback, at a suite it does not have: 404
+    "deb [signed-by=/etc/apt/keyrings/patchpilot-lab.gpg] http://127.0.0.1:8099/archive no-such-dist main\n"
+)
+NEWEST_LIST = ("find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -printf '%T@\\n' | sort -n | tail -1; "
+               "date +%s")
+
+
+def test_unrefreshable_sources_leave_the_index_stale_with_apts_words(lab):
+    host = next(h for h in lab.hosts if h.get("role") != "rpm" and h.get("release") == "12")
+    pid = lab.ssh(host, "cd /srv/patchpilot-repo && { python3 -m http.server --bind 127.0.0.1 8099 "
+                        "</dev/null >/dev/null 2>&1 & echo $!; }").stdout.strip()
+    assert pid.isdigit(), pid
     try:
-        results = lab.ansible_json(host["name"], "-m", "patchpilot.fleet.missing_updates", "-a", VENDOR, check=False)
-        result = results[host["name"]]
-        assert result.get("failed"), result
-        assert "no-such-repository" in result["msg"], result["msg"]
+        lab.ssh(host, f"printf '{BAD_SOURCES}' | sudo tee /etc/apt/sources.list.d/broken.list >/dev/null")
+        newest, now = (float(x) for x in lab.ssh(host, NEWEST_LIST).stdout.split())
+        result = lab.ansible_json(host["name"], "-m", "patchpilot.fleet.missing_updates", "-a", VENDOR,
+                                  check=False)[host["name"]]
+        assert not result.get("failed"), result
+        index = result["index"]
+        assert index["stale"] is True and index["refreshed"] is False and result["cache_updated"] is False
+        errors = {e["source"]: e["message"] for e in index["errors"]}
+        assert set(errors) == {"http://127.0.0.2:9/debian stable", "http://127.0.0.1:8099/archive no-such-dist"}
+        assert "Connection refused" in errors["http://127.0.0.2:9/debian stable"], errors
+        assert "404" in errors["http://127.0.0.1:8099/archive no-such-dist"], errors
+        assert "does not have a Release file" in errors["http://127.0.0.1:8099/archive no-such-dist"], errors
+        assert abs(index["age_seconds"] - (now - newest)) <= 60, (index, now - newest)
+        assert any("could not be refreshed" in w and "127.0.0.2:9" in w for w in result.get("warnings", [])), result
+        # The updates of the index it has are all listed, as apt itself resolves them.
+        truth = apt_truth(lab, host)
+        got = {r["name"]: r["candidate_version"] for r in result["updates"] if r["effect"] == "upgrade"}
+        assert got and got == {n: v[1] for n, v in truth["upgrade"].items()}
     finally:
-        lab.ssh(host, "sudo rm -f /etc/apt/sources.list.d/broken.list && sudo apt-get update -q")
+        lab.ssh(host, f"kill {pid}; sudo rm -f /etc/apt/sources.list.d/broken.list && sudo apt-get update -q")
