@@ -103,7 +103,6 @@ def test_journal_count_and_samples():
     assert parse_journal_json("", 5) == (0, [])
 
 
-
 BURST = JOURNAL + [
     {"__CURSOR": "s=e5;i=103", "_SYSTEMD_UNIT": "pp-burst.service", "PRIORITY": "3", "MESSAGE": "burst 1"},
     {"__CURSOR": "s=e5;i=104", "_SYSTEMD_UNIT": "init.scope", "UNIT": "pp-burst.service", "PRIORITY": "3",
