@@ -225,9 +225,10 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout)
 
     # the lock is released; a second run finds nothing to do
     assert not list((rollout.runs / "locks").glob("*.lock"))
+    patched = {name: dpkg(lab, name) for name in DEBIAN}
     again = rollout.run(policy())
     assert again.returncode == 0, explain(again)
-    assert {name: dpkg(lab, name) for name in DEBIAN} == {name: dpkg(lab, name) for name in DEBIAN}
+    assert {name: dpkg(lab, name) for name in DEBIAN} == patched, "the second run changed a host"
     assert rollout.read(rollout.last() / "summary.json")["phases"] == {}
 
 
@@ -315,13 +316,14 @@ def test_an_emergency_patches_one_package_now(lab, rollout):
                {p: v for p, v in before[name].items() if p != "pplab-seclib"}, name
 
 
-def test_a_bad_emergency_request_is_refused_before_any_host(lab, rollout):
-    path = rollout.folder / "policy.yml"
+def test_a_bad_emergency_request_is_refused_before_any_host(lab, tmp_path):
+    # refused before any host is contacted: the hosts need no reset
+    path = tmp_path / "policy.yml"
     path.write_text(yaml.safe_dump(policy()), encoding="utf-8")
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", lab.inventory, str(ROOT / "playbooks" / "emergency.yml"),
          "--limit", LIMIT, "-e", f"patchpilot_policy={path}", "-e", "patchpilot_emergency_cve=openssl"],
-        cwd=rollout.folder, env=ansible_env(), capture_output=True, text=True, timeout=600, check=False)
+        cwd=tmp_path, env=ansible_env(), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode != 0
     assert "is not a CVE id" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
