@@ -97,7 +97,7 @@ index:
   description:
     - The package index the updates were resolved from.
     - When a source cannot be refreshed (it answers 404, refuses the connection, fails its
-      signature check), the host is not failed: it is scanned from the index it has, C(stale) is
+      signature check), the host is not failed; it is scanned from the index it has, C(stale) is
       true and C(errors) names each failing source with apt's own words. A policy can fail such
       a host in the plan instead (C(scan.stale_index), docs/policy.md). Anything else
       C(apt-get update) stops on (a held lock) fails the module.
