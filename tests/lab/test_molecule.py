@@ -1,4 +1,4 @@
-"""molecule's default scenario passes: the collection's playbook on one fresh host per Debian release.
+"""molecule's default scenario passes: the collection's playbook and a patch on one fresh host per Debian release.
 
 The scenario (molecule/default) makes its own containers, named pp-molecule-*,
 from the lab's host images; the session lab is needed only because bringing it
@@ -74,7 +74,13 @@ def test_molecule_default_scenario(lab):
     assert proc.returncode == 0, f"molecule test failed ({proc.returncode}):\n{tail(out)}"
     assert step_succeeded(out, "idempotence"), f"the idempotence step did not pass:\n{tail(out)}"
     assert step_succeeded(out, "verify"), f"the verify step did not run:\n{tail(out)}"
-    # The verify playbook's assertion passed on every platform, not just ran.
+    # The verify playbook's assertion passed on every platform, not just ran: the patch
+    # converge made is in place, and what pending.yml reports is what apt lists.
+    flat = re.sub(r"\s+", " ", out)  # the callback wraps long messages
     for platform in platforms:
-        assert re.search(rf"{re.escape(platform['name'])}: pplab-seclib pending as a security update", out), \
+        assert re.search(rf"{re.escape(platform['name'])}: pplab-web 1\.0-2 installed and served; pending\.yml"
+                         rf" reports the [1-9]\d* updates apt lists, pplab-seclib pending as a security update", flat), \
             f"no passed assertion for {platform['name']} in the verify output:\n{tail(out)}"
+    # converge changed something (the patch) the first time, nothing the second
+    assert re.search(r"^pp-molecule-debian\d+\s+: ok=\d+\s+changed=[1-9]", out, re.MULTILINE), \
+        f"converge changed nothing:\n{tail(out)}"
