@@ -23,8 +23,8 @@ def run_json(state="running", finished=None):
 
 @pytest.mark.parametrize(("phases", "abandoned", "kept", "changed"), [
     ({"app1": "done", "web1": "pending", "db2": "staged"}, ["web1", "db2"], {"app1": "done"}, []),
-    ({"app1": "done", "web1": "failed", "db2": "rolled_back"}, [], {"app1": "done", "web1": "failed",
-                                                                   "db2": "rolled_back"}, []),
+    ({"app1": "done", "web1": "failed", "db2": "rolled_back"}, [],
+     {"app1": "done", "web1": "failed", "db2": "rolled_back"}, []),
     ({"app1": "patched", "web1": "snapshotted", "db2": "verified", "web2": "preflight"},
      ["app1", "web1", "db2", "web2"], {}, ["app1", "web1", "db2"]),
     ({}, [], {}, []),
