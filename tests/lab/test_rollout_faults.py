@@ -1,8 +1,9 @@
 """playbooks/patch.yml on the lab, the second half: faults in the middle of a run.
 
-A spent failure budget with a held dpkg lock, a host that goes unreachable, a killed
-ansible-playbook and the run lock, a full /var. The helpers are test_rollout.py's; the
-two files are apart so that ./dev test's two workers can run them at the same time.
+A spent failure budget with a held dpkg lock; a killed ansible-playbook, the run lock and
+a host that goes unreachable (one run, interrupted twice, read by two tests); a full /var.
+The helpers are test_rollout.py's; the two files are apart so that ./dev test's two
+workers can run them at the same time.
 """
 
 from __future__ import annotations
@@ -60,73 +61,104 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
         assert dpkg(lab, name) == before[name], name
 
 
-def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, rollout):
+@pytest.fixture(scope="module")
+def interrupted_run(lab, tmp_path_factory):
+    """One run interrupted twice, each test reading what it needs.
+
+    The canary web01, then db01 and app01 in one wave (no anti-affinity). While the canary
+    runs, a second run of the same scope is tried (the lock refuses it); once app01 is past
+    staging the controller is killed (SIGKILL: the run lock stays behind). A first rerun
+    takes the stale lock over and continues the wave, and db01's container is stopped in
+    the middle of it: app01 finishes, db01 is recorded unreachable and the run stays open. A
+    second rerun, db01 back, patches db01 and completes the run.
+    """
+    lab.reset(*DEBIAN)
+    rollout = Rollout(lab, tmp_path_factory.mktemp("interrupted"))
     rules = policy(rollout={"waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 1})
-    rules["rollout"].pop("canary")
-    proc = rollout.start(rules)
-    try:
-        def wave_started():
-            found = rollout.run_dirs()
-            return found and rollout.host_record(found[-1], "web01")["phase"] in ("snapshotted", "patched")
-        rollout.wait_for(wave_started, proc=proc)
-        subprocess.run(["podman", "stop", "-t", "0", rollout.lab.host("web01")["container"]], check=True,
-                       capture_output=True)
-        proc.wait(timeout=1800)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    run_dir = rollout.last()
-    run = rollout.read(run_dir / "run.json")
-    assert run["state"] == "running", run
-    record = rollout.host_record(run_dir, "web01")
-    assert record["history"][-1]["detail"]["unreachable"] is True
-    assert rollout.host_record(run_dir, "db01")["phase"] == "done"
-    assert rollout.host_record(run_dir, "app01")["phase"] == "done"
-    db_log = dpkg_log_lines(lab, "db01")
+    seen: dict = {"rules": rules}
 
-    subprocess.run(["podman", "start", rollout.lab.host("web01")["container"]], check=True, capture_output=True)
-    rollout.wait_for(lambda: lab.ssh(lab.host("web01"), "true", check=False).returncode == 0, timeout=120)
-    again = rollout.run(rules)
-    assert again.returncode == 0, explain(again)
-    assert rollout.last() == run_dir, "the rerun did not continue the interrupted run"
-    assert rollout.read(run_dir / "summary.json")["state"] == "completed"
-    entry = plan_of(run_dir)
-    for name in DEBIAN:
-        assert_as_planned(lab, entry[name])
-    assert dpkg_log_lines(lab, "db01") == db_log, "a finished host was patched again"
+    def phases(name):
+        found = rollout.run_dirs()
+        return [h["phase"] for h in rollout.host_record(found[-1], name)["history"]] if found else []
 
-
-def test_a_killed_controller_is_refused_a_second_run_and_continued_by_a_rerun(lab, rollout):
-    rules = policy()
     first = rollout.start(rules)
     try:
-        def canary_done():
-            found = rollout.run_dirs()
-            return found and rollout.host_record(found[-1], "web01")["phase"] == "done" and \
-                rollout.host_record(found[-1], "app01")["phase"] not in ("pending", "preflight", "staged")
-        rollout.wait_for(canary_done, proc=first)
+        rollout.wait_for(lambda: "snapshotted" in phases("web01"), proc=first)
         # a second run of the same scope is refused by the lock, and touches nothing
-        second = rollout.run(rules)
-        assert second.returncode != 0 and "another run holds the lock" in second.stdout + second.stderr, explain(second)
-        assert len(rollout.run_dirs()) == 1
+        seen["second"] = rollout.run(rules)
+        seen["run_dirs_while_locked"] = len(rollout.run_dirs())
+        rollout.wait_for(lambda: phases("web01")[-1:] == ["done"] and
+                         phases("app01")[-1:] not in (["pending"], ["preflight"], ["staged"]), proc=first)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
     run_dir = rollout.last()
-    web_log = dpkg_log_lines(lab, "web01")
-    patched_before = [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"]
+    seen["run_dir"] = run_dir
+    seen["web_log"] = dpkg_log_lines(lab, "web01")
+    seen["web_patched"] = [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"]
+    seen["db01_at_kill"] = phases("db01")
 
-    again = rollout.run(rules)
+    db01 = lab.host("db01")["container"]
+    rerun = rollout.start(rules)
+    try:
+        # the rerun takes db01 up again (a new snapshotted record): db01 goes away in the middle
+        known = len(seen["db01_at_kill"])
+        rollout.wait_for(lambda: phases("db01")[known:].count("snapshotted") >= 1, proc=rerun)
+        subprocess.run(["podman", "stop", "-t", "0", db01], check=True, capture_output=True)
+        rerun.wait(timeout=1800)
+    finally:
+        if rerun.poll() is None:
+            os.killpg(rerun.pid, signal.SIGKILL)
+    # the rerun's output (Rollout.start writes it to background-<time>.log)
+    seen["rerun_output"] = max(rollout.folder.glob("background-*.log")).read_text(encoding="utf-8", errors="replace")
+    seen["run_dirs_after_rerun"] = [p.name for p in rollout.run_dirs()]
+    seen["run_after_rerun"] = rollout.read(run_dir / "run.json")
+    seen["records_after_rerun"] = {name: rollout.host_record(run_dir, name) for name in DEBIAN}
+    seen["app_log"] = dpkg_log_lines(lab, "app01")
+
+    subprocess.run(["podman", "start", db01], check=True, capture_output=True)
+    rollout.wait_for(lambda: lab.ssh(lab.host("db01"), "true", check=False).returncode == 0, timeout=120)
+    seen["again"] = rollout.run(rules)
+    seen["last_after_again"] = rollout.last()
+    yield rollout, seen
+    lab.reset(*DEBIAN)
+
+
+def test_a_killed_controller_is_refused_a_second_run_and_continued_by_a_rerun(lab, interrupted_run):
+    rollout, seen = interrupted_run
+    second, again, run_dir = seen["second"], seen["again"], seen["run_dir"]
+    assert second.returncode != 0 and "another run holds the lock" in second.stdout + second.stderr, explain(second)
+    assert seen["run_dirs_while_locked"] == 1
+    assert "STALE LOCK taken over" in seen["rerun_output"]
     assert again.returncode == 0, explain(again)
-    assert "STALE LOCK taken over" in again.stdout + again.stderr
-    assert rollout.last() == run_dir
+    assert seen["last_after_again"] == run_dir
     assert rollout.read(run_dir / "summary.json")["state"] == "completed"
-    assert [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"] == patched_before
-    assert dpkg_log_lines(lab, "web01") == web_log, "the canary was patched twice"
+    # the canary, done before the kill, was never patched again by either rerun
+    assert [h for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "patched"] == seen["web_patched"]
+    assert dpkg_log_lines(lab, "web01") == seen["web_log"], "the canary was patched twice"
     for name, entry in plan_of(run_dir).items():
         assert_as_planned(lab, entry)
+
+
+def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, interrupted_run):
+    rollout, seen = interrupted_run
+    run_dir, again = seen["run_dir"], seen["again"]
+    assert seen["run_dirs_after_rerun"] == [run_dir.name], "the first rerun did not continue the killed run"
+    assert seen["run_after_rerun"]["state"] == "running", seen["run_after_rerun"]
+    records = seen["records_after_rerun"]
+    assert records["db01"]["history"][-1]["detail"]["unreachable"] is True, records["db01"]["history"][-1]
+    assert records["app01"]["phase"] == "done", "db01 going away stopped its wave"
+    assert records["web01"]["phase"] == "done"
+
+    assert again.returncode == 0, explain(again)
+    assert seen["last_after_again"] == run_dir, "the rerun did not continue the interrupted run"
+    assert rollout.read(run_dir / "summary.json")["state"] == "completed"
+    entry = plan_of(run_dir)
+    for name in DEBIAN:
+        assert_as_planned(lab, entry[name])
+    assert dpkg_log_lines(lab, "app01") == seen["app_log"], "a finished host was patched again"
 
 
 SMALL_VAR = "pp-rollout-smallvar"
