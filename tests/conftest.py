@@ -11,7 +11,7 @@ if str(LAB_DIR) not in sys.path:
     sys.path.insert(0, str(LAB_DIR))
 
 # ./dev test's xdist groups and their order, heaviest first (tests/support/scheduling.py)
-from support.scheduling import pytest_collection_modifyitems  # noqa: E402,F401
+from support.scheduling import pytest_collection_modifyitems  # noqa: E402,F401  # pylint: disable=unused-import
 
 from support.skips import REQUIRE_ENV  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
 

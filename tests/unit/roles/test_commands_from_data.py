@@ -115,7 +115,7 @@ def yaml_command_lines(node, known=None):
     """Every command line in a YAML document: argv lists and Jinja list expressions."""
     if isinstance(node, dict):
         scope = dict(known or {})
-        scope.update({k: v for k, v in (node.get("vars") or {}).items()} if isinstance(node.get("vars"), dict) else {})
+        scope.update(node["vars"] if isinstance(node.get("vars"), dict) else {})
         for key, value in node.items():
             if key == "argv" and isinstance(value, list):
                 yield [_yaml_item(i) for i in value]

@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_module
 from ansible_collections.patchpilot.fleet.plugins.module_utils.planner import PlanError, build_plan
 from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import LIMITS, PolicyError, validate_policy
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import make_update
