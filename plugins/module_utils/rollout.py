@@ -19,7 +19,8 @@ Gate
     seconds is allowed, longer means "come back then") and not after its
     planned end (it could not finish in its window: replan). A wave planned
     with no windows, or in an emergency plan that bypasses them, starts at
-    once.
+    once, unless a freeze moved it or a wave before it (the plan's
+    ``deferred``): then it waits for its planned start like a window's wave.
 """
 
 from __future__ import annotations
@@ -100,15 +101,38 @@ def _parse(text):
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _frozen_before(plan: dict, wave: int):
+    """The reason of a freeze that moved wave ``wave`` or an earlier one (their ``deferred``), or None."""
+    if "freezes" in (plan.get("bypassed") or ()):
+        return None
+    for found in plan.get("waves") or ():
+        if int(found.get("wave", -1)) > wave:
+            continue
+        for moved in found.get("deferred") or ():
+            reason = str(moved.get("reason") or "")
+            if reason.startswith("frozen: "):
+                return reason[len("frozen: "):]
+    return None
+
+
 def gate(plan: dict, wave: int, now: datetime, max_wait: int = 3600) -> dict:
     """May wave ``wave`` start at ``now``? {go, wait_seconds, reason}."""
     found = next((w for w in plan.get("waves") or () if int(w.get("wave", -1)) == int(wave)), None)
     if found is None:
         return {"go": False, "wait_seconds": 0, "reason": f"wave {wave} is not in the plan"}
     windows = [part.get("window") for part in found.get("schedule") or ()]
-    if "windows" in (plan.get("bypassed") or ()) or not any(windows):
-        return {"go": True, "wait_seconds": 0, "reason": None}
     start, end = _parse(found.get("start")), _parse(found.get("end"))
+    if "windows" in (plan.get("bypassed") or ()) or not any(windows):
+        # no windows: the planned times are estimates, except where a freeze pushed them
+        frozen = _frozen_before(plan, int(wave))
+        if frozen and start is not None and now < start:
+            wait = int((start - now).total_seconds()) + 1
+            if wait > max_wait:
+                return {"go": False, "wait_seconds": wait,
+                        "reason": f"wave {wave} is planned to start at {found.get('start')}, after the freeze"
+                                  f" ({frozen}): rerun then (the run stays open and continues where it stopped)"}
+            return {"go": True, "wait_seconds": wait, "reason": None}
+        return {"go": True, "wait_seconds": 0, "reason": None}
     if end is not None and now >= end:
         return {"go": False, "wait_seconds": 0,
                 "reason": f"wave {wave} was planned for {found.get('start')} .. {found.get('end')}:"

@@ -100,3 +100,31 @@ def test_without_windows_or_when_an_emergency_bypasses_them_a_wave_starts_at_onc
     assert rollout.gate(plan(windows=False), 2, NOW)["go"]
     assert rollout.gate(plan(windows=False), 1, late)["go"]
     assert rollout.gate(plan(bypassed=["windows"]), 2, NOW) == {"go": True, "wait_seconds": 0, "reason": None}
+
+
+def frozen_plan(bypassed=()):
+    """No windows; a freeze until 2026-11-30 moved the canary (wave 0) to its end, wave 1 follows it."""
+    found = plan(windows=False, bypassed=bypassed)
+    thaw = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    for number, wave in enumerate(found["waves"]):
+        wave["start"] = (thaw + timedelta(minutes=10 * number)).isoformat()
+        wave["end"] = (thaw + timedelta(minutes=10 * number + 10)).isoformat()
+    found["waves"][0]["deferred"] = [{"window": None, "start": NOW.isoformat(), "end": thaw.isoformat(),
+                                      "reason": "frozen: year-end freeze", "hosts": ["web1"]}]
+    return found
+
+
+def test_without_windows_a_wave_a_freeze_moved_waits_for_its_start():
+    for wave in (0, 1):  # wave 1 was not deferred itself: it follows the frozen canary
+        held = rollout.gate(frozen_plan(), wave, NOW, max_wait=3600)
+        assert not held["go"] and held["wait_seconds"] > 3600, held
+        assert held["reason"].startswith(f"wave {wave} is planned to start at 2026-11-30T00:")
+        assert "after the freeze (year-end freeze): rerun then" in held["reason"]
+    # shortly before the thaw it waits; after it, the waves start at once as without windows
+    soon = rollout.gate(frozen_plan(), 0, datetime(2026, 11, 29, 23, 59, tzinfo=timezone.utc))
+    assert soon == {"go": True, "wait_seconds": 61, "reason": None}
+    late = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
+    assert rollout.gate(frozen_plan(), 1, late) == {"go": True, "wait_seconds": 0, "reason": None}
+    # an emergency that bypasses the freezes starts at once
+    assert rollout.gate(frozen_plan(bypassed=["windows", "freezes"]), 0, NOW)["go"]
+
