@@ -250,6 +250,33 @@ def test_custom_command_check_on_the_host(lab, tmp_path):
         lab.ssh(host, f"sudo rm -f {marker}", check=False)
 
 
+def test_a_load_above_its_limit_fails_load(lab, tmp_path):
+    """The limit set below what the host measures, instead of loading the machine the other suites share.
+
+    0.001 x max(baseline load, CPU count) rounds to 0.00 or 0.01: any machine running a playbook is above it.
+    """
+    host = debian_hosts(lab)[2]
+    baseline(lab, host, tmp_path)
+    proc, result = verify(lab, host, tmp_path, {"verify_load_factor": 0.001})
+    assert_failed(proc, result, host, {"load"})
+    load = result["checks"]["load"]
+    assert load["limit"] <= 0.01 < load["load1"], load
+    assert f"load: 1-minute load {load['load1']} above the limit {load['limit']} (0.001 x max(baseline" in \
+        " ".join(load["message"].split()), load
+
+
+def test_memory_below_its_minimum_fails_memory(lab, tmp_path):
+    """A factor below 1 asks for more MemAvailable than the baseline had: a minimum the host cannot meet."""
+    host = debian_hosts(lab)[0]
+    base = baseline(lab, host, tmp_path)
+    proc, result = verify(lab, host, tmp_path, {"verify_memory_factor": 0.01})
+    assert_failed(proc, result, host, {"memory"})
+    memory = result["checks"]["memory"]
+    assert memory["minimum_kb"] == round(base["mem_available_kb"] / 0.01) > base["mem_total_kb"], memory
+    assert memory["available_kb"] < memory["minimum_kb"], memory
+    assert " below the minimum " in " ".join(memory["message"].split()), memory
+
+
 def wait_for_ssh(lab, host, old_start: str, timeout: int = 180) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
