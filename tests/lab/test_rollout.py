@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -159,6 +161,27 @@ def assert_as_planned(lab, entry: dict) -> None:
 
 
 @pytest.fixture
+def lab_units(lab) -> list[str]:
+    """The units the lab's seed packages run (its manifest's services_before that settle active)."""
+    manifest = json.loads((Path(lab.state["repo_dir"]) / "manifest.json").read_text(encoding="utf-8"))
+    return sorted(s["unit"] for p in manifest["packages"] for s in p["services_before"] if s["state"] == "active")
+
+
+def service_states(lab, name: str) -> dict:
+    """{unit: systemctl is-active} of the lab's units on the host."""
+    units = lab_units(lab)
+    out = lab.ssh(lab.host(name), "systemctl is-active " + " ".join(units), check=False).stdout.split()
+    return dict(zip(units, out))
+
+
+def assert_services_run(lab, *names: str) -> None:
+    """Every lab unit is active on each host: a patched host, an untouched one and a rolled-back one alike."""
+    units = lab_units(lab)
+    assert len(units) >= 4, units
+    for name in names:
+        assert service_states(lab, name) == dict.fromkeys(units, "active"), name
+
+
 def rollout(lab, tmp_path):
     lab.reset(*DEBIAN)
     yield Rollout(lab, tmp_path)
@@ -216,6 +239,7 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout)
     waves = {name: checked[name]["wave"] for name in DEBIAN}
     assert waves["db01"] != waves["app01"]
 
+    assert_services_run(lab, *DEBIAN)
     def window(name):
         history = rollout.host_record(run_dir, name)["history"]
         return (next(h["at"] for h in history if h["phase"] == "snapshotted"),
@@ -271,6 +295,7 @@ def verify_faults_run(lab, tmp_path_factory):
                                   "journal_errors_max": 20})
     rules["rollout"].pop("canary")
     proc = rollout.run(rules)
+    assert_services_run(lab, *DEBIAN)
     yield {"proc": proc, "before": before, "run_dir": rollout.last(), "rollout": rollout}
     lab.reset(*DEBIAN)
 
@@ -288,8 +313,8 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
     assert failure["message"].startswith(f"verify failed on {host}: "), failure
     assert rollout.host_record(run_dir, host)["phase"] == "rolled_back"
     assert dpkg(lab, host) == verify_faults_run["before"][host], f"{host} is not back on its versions"
-    service = package + ".service"
-    assert lab.ssh(lab.host(host), f"systemctl is-active {service}").stdout.strip() == "active"
+    assert service_states(lab, host)[package + ".service"] == "active"
+    assert_services_run(lab, *DEBIAN)  # the rolled-back host's services run again, and the others'
     assert verify_faults_run["proc"].returncode != 0
 
 
@@ -328,3 +353,73 @@ def test_a_bad_emergency_request_is_refused_before_any_host(lab, tmp_path):
     assert "is not a CVE id" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
 
+    assert_services_run(lab, *DEBIAN)
+    assert_services_run(lab, *DEBIAN)
+
+def test_a_freeze_stops_the_run_before_any_host_changes(lab, rollout):
+    # planned past the freeze, the canary wave does not start: nothing is installed anywhere
+    before = {name: dpkg(lab, name) for name in DEBIAN}
+    logs = {name: dpkg_log_lines(lab, name) for name in DEBIAN}
+    today = datetime.now(timezone.utc).date()
+    freeze = {"start": str(today - timedelta(days=1)), "end": str(today + timedelta(days=2)), "reason": "year-end freeze"}
+    proc = rollout.run(policy(windows={"timezone": "UTC", "maintenance": [], "freezes": [freeze]}))
+    assert proc.returncode != 0, explain(proc)
+    run_dir = rollout.last()
+    plan = rollout.read(run_dir / "plan.json")
+    first = plan["waves"][0]
+    assert first["canary"] and first["hosts"] == ["web01"]
+    assert plan_of(run_dir)["web01"]["packages"], "web01 had nothing to patch: the test proves nothing"
+    assert [d["reason"] for d in first["deferred"]] == ["frozen: year-end freeze"], first
+    assert date.fromisoformat(first["start"][:10]) == today + timedelta(days=3), first
+    flat = " ".join(proc.stdout.split())
+    assert (f"wave 0 (web01) does not start: wave 0 is planned to start at {first['start']}, after the freeze"
+            " (year-end freeze): rerun then") in flat, explain(proc)
+    assert rollout.read(run_dir / "run.json")["state"] == "running", "the held run was closed"
+    # (a run left open writes no summary: the hosts' records say where each one stopped)
+    assert {name: rollout.host_record(run_dir, name)["phase"] for name in DEBIAN} == dict.fromkeys(DEBIAN, "staged")
+    for name in DEBIAN:
+        assert dpkg(lab, name) == before[name], name
+        assert dpkg_log_lines(lab, name) == logs[name], f"dpkg ran on {name}"
+    assert_services_run(lab, *DEBIAN)
+
+
+def zone_at_noon(now: datetime) -> str:
+    """A whole-hour zone in which it is about noon at ``now``: a window from 06:00 to now + 30 minutes
+    neither crosses midnight nor misses the canary, whenever the test runs."""
+    east = 12 - now.hour  # hours east of UTC, -11 .. 12; the Etc/GMT names count the other way
+    return f"Etc/GMT{-east:+d}" if east else "UTC"
+
+
+def test_a_wave_outside_its_window_is_held_after_the_canary(lab, rollout):
+    # today's window has room for the canary (20 minutes) but not for the wave after it (20
+    # more: the window closes 30 minutes after the test starts): that wave is planned in
+    # tomorrow's window, and the run stops before it
+    before = {name: dpkg(lab, name) for name in DEBIAN}
+    logs = {name: dpkg_log_lines(lab, name) for name in DEBIAN}
+    now = datetime.now(timezone.utc)
+    zone = zone_at_noon(now)
+    local_end = (now + timedelta(minutes=30)).astimezone(ZoneInfo(zone))
+    window = {"name": "day-shift", "start": "06:00", "end": f"{local_end:%H:%M}"}
+    rules = policy(windows={"timezone": zone, "maintenance": [window]}, reboot="never",
+                   rollout={"waves": ["rest"], "anti_affinity": [], "minutes_per_host": 20})
+    proc = rollout.run(rules)
+    assert proc.returncode != 0, explain(proc)
+    run_dir = rollout.last()
+    plan = rollout.read(run_dir / "plan.json")
+    canary, wave = plan["waves"]
+    assert canary["hosts"] == ["web01"] and [p["window"] for p in canary["schedule"]] == ["day-shift"], canary
+    assert wave["hosts"] == ["app01", "db01"] and [p["window"] for p in wave["schedule"]] == ["day-shift"], wave
+    assert wave["start"][:10] == str((local_end + timedelta(days=1)).date()) and wave["start"][11:16] == "06:00", wave
+    assert [d["window"] for d in wave["deferred"]] == ["day-shift"], wave
+    assert wave["deferred"][0]["reason"].startswith(f"needs {wave['minutes']} minutes, "), wave["deferred"]
+    flat = " ".join(proc.stdout.split())
+    assert f"wave 1 (app01, db01) does not start: wave 1 is planned to start at {wave['start']}: rerun then" in flat, \
+        explain(proc)
+    assert rollout.read(run_dir / "run.json")["state"] == "running", "the held run was closed"
+    phases = {name: rollout.host_record(run_dir, name)["phase"] for name in DEBIAN}
+    assert phases == {"web01": "done", "db01": "staged", "app01": "staged"}, phases
+    assert_as_planned(lab, plan_of(run_dir)["web01"])
+    for name in ("db01", "app01"):
+        assert dpkg(lab, name) == before[name], name
+        assert dpkg_log_lines(lab, name) == logs[name], f"dpkg ran on {name}"
+    assert_services_run(lab, *DEBIAN)

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from labkit import ansible_env
-from test_rollout import DEBIAN, Rollout, assert_as_planned, dpkg, dpkg_log_lines, explain, offer_fault, plan_of, policy
+from test_rollout import (DEBIAN, Rollout, assert_as_planned, assert_services_run, dpkg, dpkg_log_lines, explain, lab_units,
+                          offer_fault, plan_of, policy)
 
 pytestmark = pytest.mark.lab
 
@@ -59,6 +60,7 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
     assert summary["phases"]["web01"] == "staged", "the next wave started"
     for name in DEBIAN:
         assert dpkg(lab, name) == before[name], name
+    assert_services_run(lab, *DEBIAN)
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +142,7 @@ def test_a_killed_controller_is_refused_a_second_run_and_continued_by_a_rerun(la
     assert dpkg_log_lines(lab, "web01") == seen["web_log"], "the canary was patched twice"
     for name, entry in plan_of(run_dir).items():
         assert_as_planned(lab, entry)
+    assert_services_run(lab, *DEBIAN)
 
 
 def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, interrupted_run):
@@ -159,6 +162,7 @@ def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, 
     for name in DEBIAN:
         assert_as_planned(lab, entry[name])
     assert dpkg_log_lines(lab, "app01") == seen["app_log"], "a finished host was patched again"
+    assert_services_run(lab, *DEBIAN)  # db01 too, stopped in the middle of its patch and patched by the rerun
 
 
 SMALL_VAR = "pp-rollout-smallvar"
@@ -222,3 +226,7 @@ def test_a_full_var_is_refused_by_preflight_before_any_change(lab, tmp_path, sma
     assert "free_space" in message and "/var" in message, message
     assert [h["phase"] for h in record["history"]] == ["pending", "failed"], "the host went past preflight"
     assert container_dpkg(SMALL_VAR) == before
+    units = lab_units(lab)
+    states = subprocess.run(["podman", "exec", SMALL_VAR, "systemctl", "is-active", *units],
+                            capture_output=True, text=True, check=False).stdout.split()
+    assert dict(zip(units, states)) == dict.fromkeys(units, "active")

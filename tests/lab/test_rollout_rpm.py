@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from test_preflight import run_preflight
-from test_rollout import Rollout, explain, plan_of, policy
+from test_rollout import Rollout, assert_services_run, explain, plan_of, policy
 
 pytestmark = pytest.mark.lab
 
@@ -94,6 +94,7 @@ def test_the_rollout_patches_the_rpm_host_to_exactly_the_plan(lab, rollout):
     assert snapshot["package"]["dnf_transaction_id"] == 0
     assert snapshot["packages"]["pprpm-seclib"] == "0:1.0-1"
     assert dnf_history_ids(lab) == [1]
+    assert_services_run(lab, HOST)
 
 
 def test_a_dnf_update_that_fails_verification_is_rolled_back(lab, rollout):
@@ -127,6 +128,7 @@ def test_a_dnf_update_that_fails_verification_is_rolled_back(lab, rollout):
     assert rpmdb(lab) == before
     assert lab.ssh(lab.host(HOST), "cat /usr/share/pprpm/pprpm-seclib/VERSION").stdout.strip() == "pprpm-seclib 1.0-1"
     assert dnf_history_ids(lab) == [2, 1]  # the patch, then its undo
+    assert_services_run(lab, HOST)
 
 
 PREFLIGHT_VARS = {"preflight_backup_required": False, "preflight_lock_timeout": 3}
