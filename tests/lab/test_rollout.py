@@ -160,7 +160,6 @@ def assert_as_planned(lab, entry: dict) -> None:
         assert removal["name"] not in found, (entry["host"], removal["name"])
 
 
-@pytest.fixture
 def lab_units(lab) -> list[str]:
     """The units the lab's seed packages run (its manifest's services_before that settle active)."""
     manifest = json.loads((Path(lab.state["repo_dir"]) / "manifest.json").read_text(encoding="utf-8"))
@@ -182,6 +181,7 @@ def assert_services_run(lab, *names: str) -> None:
         assert service_states(lab, name) == dict.fromkeys(units, "active"), name
 
 
+@pytest.fixture
 def rollout(lab, tmp_path):
     lab.reset(*DEBIAN)
     yield Rollout(lab, tmp_path)
@@ -234,12 +234,12 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout)
         assert checked[name]["reboot_expected"] is True
         assert pid1_start(lab, name) != booted[name], f"{name} did not reboot"
         assert lab.ssh(lab.host(name), "systemctl is-active pplab-web").stdout.strip() == "active"
+    assert_services_run(lab, *DEBIAN)
 
     # anti-affinity: db01 and app01 were never down together
     waves = {name: checked[name]["wave"] for name in DEBIAN}
     assert waves["db01"] != waves["app01"]
 
-    assert_services_run(lab, *DEBIAN)
     def window(name):
         history = rollout.host_record(run_dir, name)["history"]
         return (next(h["at"] for h in history if h["phase"] == "snapshotted"),
@@ -268,6 +268,7 @@ def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout):
     assert "pplab-fault-postinst" in {p["name"] for p in plan_of(run_dir)["web01"]["packages"]}
     for name in DEBIAN:  # the canary is back on its exact versions, no other host changed
         assert dpkg(lab, name) == before[name], name
+    assert_services_run(lab, *DEBIAN)
     for name in ("db01", "app01"):
         assert summary["phases"][name] == "staged"
     assert "HALTED" in proc.stdout
@@ -295,7 +296,6 @@ def verify_faults_run(lab, tmp_path_factory):
                                   "journal_errors_max": 20})
     rules["rollout"].pop("canary")
     proc = rollout.run(rules)
-    assert_services_run(lab, *DEBIAN)
     yield {"proc": proc, "before": before, "run_dir": rollout.last(), "rollout": rollout}
     lab.reset(*DEBIAN)
 
@@ -339,6 +339,7 @@ def test_an_emergency_patches_one_package_now(lab, rollout):
         assert after["pplab-seclib"] == "1.0-1+lab1sec1"
         assert {p: v for p, v in after.items() if p != "pplab-seclib"} == \
                {p: v for p, v in before[name].items() if p != "pplab-seclib"}, name
+    assert_services_run(lab, *DEBIAN)
 
 
 def test_a_bad_emergency_request_is_refused_before_any_host(lab, tmp_path):
@@ -352,9 +353,8 @@ def test_a_bad_emergency_request_is_refused_before_any_host(lab, tmp_path):
     assert proc.returncode != 0
     assert "is not a CVE id" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+    assert_services_run(lab, *DEBIAN)
 
-    assert_services_run(lab, *DEBIAN)
-    assert_services_run(lab, *DEBIAN)
 
 def test_a_freeze_stops_the_run_before_any_host_changes(lab, rollout):
     # planned past the freeze, the canary wave does not start: nothing is installed anywhere
