@@ -274,3 +274,11 @@ def test_molecule_scenario_of_the_hooks_role(lab):
     assert re.search(r"^\s*default \S+ verify: Executed: Successful\s*$", out, re.MULTILINE), out[-6000:]
     # verify.yml's success message names the scenario's one instance (molecule.yml's platform).
     assert "pp-molecule-hooks-debian12: hook marker removed by its undo" in out, out[-6000:]
+
+
+def test_molecule_scenario_of_the_notify_role(lab):
+    """The role's own scenario: a failure event logged on the controller, wall on the host, a mail server down."""
+    code, out = run_molecule(ROOT / "roles" / "notify")
+    assert code == 0, f"molecule test failed ({code}):\n{out[-6000:]}"
+    assert re.search(r"^\s*default \S+ verify: Executed: Successful\s*$", out, re.MULTILINE), out[-6000:]
+    assert "pp-molecule-notify-debian12: failure event logged once" in out, out[-6000:]
