@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from labkit import ansible_env
+from support.servers import HTTPServer, http_server  # noqa: F401 (fixture)
 from test_rollout import (DEBIAN, Rollout, assert_as_planned, assert_services_run, dpkg, dpkg_log_lines, explain, lab_units,
                           offer_fault, plan_of, policy)
 
@@ -73,11 +74,17 @@ def interrupted_run(lab, tmp_path_factory):
     takes the stale lock over and continues the wave, and db01's container is stopped in
     the middle of it: app01 finishes, db01 is recorded unreachable and the run stays open. A
     second rerun, db01 back, patches db01 and completes the run.
+
+    Each host has a pre-host hook with an undo (a call to a server on loopback): the reruns
+    run it again on the hosts they take up.
     """
     lab.reset(*DEBIAN)
+    server = HTTPServer().start()
     rollout = Rollout(lab, tmp_path_factory.mktemp("interrupted"))
-    rules = policy(rollout={"waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 1})
-    seen: dict = {"rules": rules}
+    rules = policy(rollout={"waves": ["rest"], "anti_affinity": []}, budget={"max_failed": 1},
+                   hooks={"pre_host": [{"name": "drain", "url": server.url + "/drain/{host}",
+                                        "undo": {"name": "enable", "url": server.url + "/enable/{host}"}}]})
+    seen: dict = {"rules": rules, "hooks_server": server}
 
     def phases(name):
         found = rollout.run_dirs()
@@ -124,6 +131,7 @@ def interrupted_run(lab, tmp_path_factory):
     rollout.wait_for(lambda: lab.ssh(lab.host("db01"), "true", check=False).returncode == 0, timeout=120)
     seen["again"] = rollout.run(rules)
     seen["last_after_again"] = rollout.last()
+    server.stop()
     yield rollout, seen
     lab.reset(*DEBIAN)
 
@@ -163,6 +171,49 @@ def test_an_unreachable_host_does_not_stop_its_wave_and_a_rerun_patches_it(lab, 
         assert_as_planned(lab, entry[name])
     assert dpkg_log_lines(lab, "app01") == seen["app_log"], "a finished host was patched again"
     assert_services_run(lab, *DEBIAN)  # db01 too, stopped in the middle of its patch and patched by the rerun
+
+
+def test_a_rerun_runs_a_hosts_hooks_again_and_keeps_each_once(interrupted_run):
+    rollout, seen = interrupted_run
+    server, run_dir = seen["hooks_server"], seen["run_dir"]
+    drains = {name: len(server.received(f"/drain/{name}")) for name in DEBIAN}
+    # the canary, done before the kill, drained once; db01 and app01 again by the rerun(s)
+    assert drains["web01"] == 1 and drains["app01"] >= 2 and drains["db01"] >= 2, drains
+    assert [r.path for r in server.requests if not r.path.startswith("/drain/")] == [], "a hook was undone"
+    # the state file holds the hook once per host (the undo of a host that fails runs once)
+    for name in DEBIAN:
+        done = rollout.read(run_dir / "archive" / name / "hooks.json")
+        assert [(e["phase"], e["name"], e["undo"]["name"]) for e in done] == [("pre_host", "drain", "enable")], \
+            (name, done)
+
+
+def test_a_failing_pre_wave_hook_keeps_the_wave_from_starting(lab, tmp_path, http_server):
+    """A pre-wave controller hook that fails: the wave does not start, its host is untouched."""
+    lab.reset("web01")
+    try:
+        rollout = Rollout(lab, tmp_path)
+        before, log_lines = dpkg(lab, "web01"), dpkg_log_lines(lab, "web01")
+        rules = policy(rollout={"canary": None, "waves": ["rest"], "anti_affinity": []},
+                       hooks={"pre_wave": [{"name": "check the pool has room", "on": "controller",
+                                            "command": ["sh", "-c", "echo pool full >&2; exit 4"]}],
+                              "pre_host": [{"name": "drain", "url": http_server.url + "/drain/{host}"}]},
+                       notifications=[{"type": "webhook", "target": http_server.url + "/events"}])
+        rules["rollout"].pop("canary")
+        proc = rollout.run(rules, limit="web01")
+        assert proc.returncode != 0, explain(proc)
+        run_dir = rollout.last()
+        assert plan_of(run_dir)["web01"]["packages"], "web01 had nothing to patch: the test proves nothing"
+        wave = plan_of(run_dir)["web01"]["wave"]
+        assert (f'wave {wave} (web01) does not start: hook "check the pool has room" (pre_wave) failed on web01: '
+                "exit status 4: pool full") in " ".join(proc.stdout.split()), explain(proc)
+        assert [h["phase"] for h in rollout.host_record(run_dir, "web01")["history"]][-1] == "staged"
+        # the host is untouched: its packages, dpkg's log, no pre-host hook, no wave event
+        assert dpkg(lab, "web01") == before
+        assert dpkg_log_lines(lab, "web01") == log_lines, "dpkg ran on web01"
+        assert [r.path for r in http_server.requests] == ["/events", "/events"], http_server.requests
+        assert [r.json()["event"] for r in http_server.requests] == ["start", "done"]
+    finally:
+        lab.reset("web01")
 
 
 SMALL_VAR = "pp-rollout-smallvar"
