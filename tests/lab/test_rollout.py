@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from labkit import ROOT, VENV_BIN, ansible_env
+from support.servers import http_server, smtp_server  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.lab
 
@@ -188,15 +189,18 @@ def rollout(lab, tmp_path):
     lab.reset(*DEBIAN)
 
 
-def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout):
+def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout, http_server):
     # app01 already has the kernel update: it is the one host that needs no reboot
     lab.ssh(lab.host("app01"), "sudo apt-get install -y -qq pplab-kernel=1.1-1 >/dev/null && sudo rm -f /run/reboot-required*")
     # a held package is never installed
     lab.ssh(lab.host("db01"), "sudo apt-mark hold pplab-web >/dev/null")
     before = {name: dpkg(lab, name) for name in DEBIAN}
     booted = {name: pid1_start(lab, name) for name in DEBIAN}
+    # a webhook told the start, each wave, each reboot and the end (check mode tells nothing)
+    rules = policy(notifications=[{"type": "webhook", "target": http_server.url + "/events",
+                                   "events": ["start", "wave", "reboot", "done"]}])
 
-    check = rollout.run(policy(), "--check")
+    check = rollout.run(rules, "--check")
     assert check.returncode == 0, explain(check)
     assert "wave 0 (canary): web01" in check.stdout
     plan_path = Path(next(line.split(": ", 1)[1] for line in check.stdout.splitlines()
@@ -204,8 +208,9 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout)
     assert plan_path.is_file()
     assert rollout.run_dirs() == [], "--check must not start a run"
     assert {name: dpkg(lab, name) for name in DEBIAN} == before, "--check changed a host"
+    assert http_server.requests == [], "--check sent notifications"
 
-    real = rollout.run(policy(), "-e", f"patchpilot_plan_file={plan_path}")
+    real = rollout.run(rules, "-e", f"patchpilot_plan_file={plan_path}")
     assert real.returncode == 0, explain(real)
     run_dir = rollout.last()
     summary = rollout.read(run_dir / "summary.json")
@@ -247,19 +252,41 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout)
     first, second = sorted((window("db01"), window("app01")))
     assert first[1] <= second[0], (first, second)
 
+    # the events, in order: the start, then per wave its start and the reboot of each of its
+    # hosts that needed one, then the end
+    run_id = rollout.read(run_dir / "run.json")["run_id"]
+    told = [(e["event"], e["subject"], e["run_id"]) for e in (r.json() for r in http_server.received("/events"))]
+    expected = [("start", f"patchpilot run {run_id} starts", run_id)]
+    for wave in sorted({entry["wave"] for entry in checked.values()}):
+        hosts = sorted(name for name, entry in checked.items() if entry["wave"] == wave)
+        assert len(hosts) == 1, checked  # one host per wave: canary, then the anti-affinity pair apart
+        expected.append(("wave", f"patchpilot run {run_id}: wave {wave}{' (canary)' if wave == 0 else ''} starts", run_id))
+        expected += [("reboot", f"patchpilot: {name} reboots now", run_id) for name in hosts if checked[name]["reboot_expected"]]
+    expected.append(("done", f"patchpilot run {run_id}: completed", run_id))
+    assert told == expected
+    assert [e for e, *_ in told].count("reboot") == 2
+
     # the lock is released; a second run finds nothing to do
     assert not list((rollout.runs / "locks").glob("*.lock"))
     patched = {name: dpkg(lab, name) for name in DEBIAN}
-    again = rollout.run(policy())
+    again = rollout.run(rules)
     assert again.returncode == 0, explain(again)
     assert {name: dpkg(lab, name) for name in DEBIAN} == patched, "the second run changed a host"
     assert rollout.read(rollout.last() / "summary.json")["phases"] == {}
 
 
-def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout):
+def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout, http_server, smtp_server):
     offer_fault(lab, "web01", "pplab-fault-postinst")
     before = {name: dpkg(lab, name) for name in DEBIAN}
-    proc = rollout.run(policy())
+    # a pre-host hook whose undo must run once, when the canary is rolled back; a webhook for
+    # every event and a mail for the start, the failure and the end, on servers on loopback
+    rules = policy(hooks={"pre_host": [
+        {"name": "drain", "url": http_server.url + "/drain/{host}",
+         "undo": {"name": "enable", "url": http_server.url + "/enable/{host}", "method": "PUT"}}]},
+        notifications=[{"type": "webhook", "target": http_server.url + "/events"},
+                       {"type": "email", "target": "ops@example.org", "smtp_host": "127.0.0.1",
+                        "smtp_port": smtp_server.port, "secure": "never", "events": ["start", "failure", "done"]}])
+    proc = rollout.run(rules)
     assert proc.returncode != 0, explain(proc)
     run_dir = rollout.last()
     summary = rollout.read(run_dir / "summary.json")
@@ -272,6 +299,25 @@ def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout):
     for name in ("db01", "app01"):
         assert summary["phases"][name] == "staged"
     assert "HALTED" in proc.stdout
+
+    # what reached the servers, in order: the canary drained once and enabled again once, by
+    # the undo, before the failure was told; no other host's hook ran (their wave never started)
+    run_id = rollout.read(run_dir / "run.json")["run_id"]
+    calls = [(r.method, r.path) for r in http_server.requests]
+    assert calls == [("POST", "/events"), ("POST", "/events"), ("POST", "/drain/web01"), ("PUT", "/enable/web01"),
+                     ("POST", "/events"), ("POST", "/events")], calls
+    events = [r.json() for r in http_server.received("/events")]
+    assert [(e["event"], e["run_id"]) for e in events] == [(e, run_id) for e in ("start", "wave", "failure", "done")]
+    assert events[1]["subject"] == f"patchpilot run {run_id}: wave 0 (canary) starts"
+    assert events[1]["body"] == "hosts: web01"
+    assert events[2]["hosts"] == ["web01"] and "failed" in events[2]["subject"], events[2]
+    assert events[3]["subject"] == f"patchpilot run {run_id}: {summary['state']}", events[3]
+    assert rollout.read(run_dir / "archive" / "web01" / "hooks.json") == [], "the undone hook is still recorded"
+    mails = smtp_server.wait_for(3)
+    assert [(m.rcpt_tos, m["Subject"]) for m in mails] == [
+        (["ops@example.org"], f"patchpilot run {run_id} starts"),
+        (["ops@example.org"], f"patchpilot run {run_id}: web01 failed"),
+        (["ops@example.org"], f"patchpilot run {run_id}: {summary['state']}")], mails
 
 
 VERIFY_FAULTS = {
