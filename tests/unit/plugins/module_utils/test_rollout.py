@@ -127,4 +127,3 @@ def test_without_windows_a_wave_a_freeze_moved_waits_for_its_start():
     assert rollout.gate(frozen_plan(), 1, late) == {"go": True, "wait_seconds": 0, "reason": None}
     # an emergency that bypasses the freezes starts at once
     assert rollout.gate(frozen_plan(bypassed=["windows", "freezes"]), 0, NOW)["go"]
-
