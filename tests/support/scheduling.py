@@ -89,19 +89,42 @@ def _existing_group(item: pytest.Item) -> Iterable[str]:
         yield str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
 
 
+def _suffix_group(item: pytest.Item, group: str) -> None:
+    """Give the item's node id the ``@group`` suffix by which xdist's controller keeps a group on one worker.
+
+    xdist 3.8 does this in its own hook by assigning ``item._nodeid``, which pytest 9 no longer
+    reads (a node's id lives in ``item._id``, a parsed NodeId): the suffix never reached the
+    controller and every group was spread over both workers, each running the shared fixture.
+    """
+    suffixed = f"{item.nodeid}@{group}"
+    if "@" in item.nodeid:
+        return
+    ident = getattr(item, "_id", None)
+    if ident is not None and hasattr(type(ident), "parse"):
+        item._id = type(ident).parse(suffixed)  # pylint: disable=protected-access
+    else:  # pytest before 9
+        item._nodeid = suffixed  # pylint: disable=protected-access
+    if item.nodeid != suffixed:
+        raise pytest.UsageError(f"cannot give {item.nodeid} its xdist group {group!r}: pytest changed how node ids are kept")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the marks into nodeid suffixes
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return
-    units: dict[str, str] = {}
+    units: dict[int, tuple[str, str]] = {}  # id(item): (its unit, its node id before any suffix)
+    loadgroup = getattr(config.option, "loadgroup", False)
     for item in items:
         groups = sorted(set(_existing_group(item)))
         group = group_of(item)
         if group is not None and not groups:
             item.add_marker(pytest.mark.xdist_group(group))
             groups = [group]
-        units[item.nodeid] = "_".join(groups) or item.nodeid
-    if not getattr(config.option, "loadgroup", False):
+        units[id(item)] = ("_".join(groups) or item.nodeid, item.nodeid)
+        if loadgroup and groups:
+            _suffix_group(item, units[id(item)][0])
+    if not loadgroup:
         return
     durations = load_durations()
-    items[:] = longest_first(items, lambda item: units[item.nodeid], lambda item: duration_of(item.nodeid, durations))
+    items[:] = longest_first(items, lambda item: units[id(item)][0],
+                             lambda item: duration_of(units[id(item)][1], durations))
