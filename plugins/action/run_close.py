@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import getpass
 import socket
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import closing, runrecord
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, now_arg
 
 ARGUMENT_SPEC = {
     "base_dir": {"type": "path", "required": True},
@@ -81,12 +81,7 @@ class ActionModule(ActionBase):
         self._supports_check_mode = True  # in check mode nothing is written
         result = super().run(tmp, task_vars)
         args = checked_args(ARGUMENT_SPEC, self._task.args)
-        try:
-            now = datetime.fromisoformat(args["now"]) if args["now"] else datetime.now(timezone.utc)
-        except ValueError as exc:
-            raise AnsibleActionFail(f"now: {exc}") from exc
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+        now = now_arg(args["now"])
         closed = {"by": args["by"] or _who(), "reason": args["reason"]}
         try:
             result.update(close_run(args["base_dir"], args["run_id"], args["scope"], closed, now,

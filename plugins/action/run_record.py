@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, rollout, runrecord
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, now_arg
 
 ACTIONS = ("new_id", "find", "start", "load", "record", "observe", "wave_end", "status", "gate", "finish")
 ARGUMENT_SPEC = {
@@ -81,12 +81,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = checked_args(ARGUMENT_SPEC, self._task.args)
-        try:
-            now = datetime.fromisoformat(args["now"]) if args["now"] else datetime.now(timezone.utc)
-        except ValueError as exc:
-            raise AnsibleActionFail(f"now: {exc}") from exc
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
+        now = now_arg(args["now"])
         try:
             result.update(self._act(args, now, task_vars))
         except runrecord.RunRecordError as exc:

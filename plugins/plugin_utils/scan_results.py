@@ -74,3 +74,16 @@ def checked_args(spec: dict, task_args: dict) -> dict:
     if validated.error_messages:
         raise AnsibleActionFail("; ".join(validated.error_messages))
     return validated.validated_parameters
+
+
+def now_arg(text):
+    """The action's ``now`` option as an aware datetime (UTC when it names no offset), or now; AnsibleActionFail if unreadable."""
+    from datetime import datetime, timezone  # pylint: disable=import-outside-toplevel
+
+    from ansible.errors import AnsibleActionFail  # pylint: disable=import-outside-toplevel
+
+    try:
+        now = datetime.fromisoformat(text) if text else datetime.now(timezone.utc)
+    except ValueError as exc:
+        raise AnsibleActionFail(f"now: {exc}") from exc
+    return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)

@@ -66,3 +66,13 @@ def test_the_plan_follows_the_policy_for_a_stale_host(choice, status):
     assert hosts["stale"]["status"] == status
     if status == "unscannable":
         assert "could not be refreshed" in hosts["stale"]["reason"] and not hosts["stale"]["packages"]
+
+
+def test_now_arg_reads_an_offset_assumes_utc_without_one_and_refuses_nonsense():
+    from ansible.errors import AnsibleActionFail  # pylint: disable=import-outside-toplevel
+
+    assert scan_results.now_arg("2026-11-27T21:00:00+01:00") == NOW
+    assert scan_results.now_arg("2026-11-27T20:00:00") == NOW
+    assert scan_results.now_arg(None).tzinfo is not None
+    with pytest.raises(AnsibleActionFail, match="^now: "):
+        scan_results.now_arg("next tuesday")
