@@ -234,6 +234,31 @@ while True:
     time.sleep(1.0 / RATE)
 '''
 
+_HTTP_500_SCRIPT = '''#!/usr/bin/python3
+"""pplab-fault-http 1.1-1: runs and listens, but answers every request with 500 (lab fault)."""
+import http.server
+
+PORT = 8084
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = b"internal error (lab fault injection: this version answers 500)\\n"
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *_args):  # nothing in the journal: only the HTTP answer is wrong
+        pass
+
+
+http.server.ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
+'''
+
 _KERNEL_ACTIVATE = '''#!/bin/sh
 # Record the installed pplab-kernel version as the "running" one.  Runs once
 # per boot, so after an upgrade the running version changes only on reboot.
@@ -558,6 +583,42 @@ PACKAGES: tuple[Package, ...] = (
                     _version_file("pplab-fault-port", "1.1-1"),
                     _index_html("pplab-fault-port", "1.1-1"),
                     _script("/usr/lib/pplab-fault-port/server.py", _IDLE_SCRIPT),
+                ),
+            ),
+        ),
+    ),
+    Package(
+        name="pplab-fault-http",
+        summary="lab fault: the updated service answers HTTP 500",
+        description="Serves port 8084 in both versions; the service of 1.1-1 stays\n"
+        "active and listening, but answers every request with status 500.",
+        section="misc",
+        fault="http-500",
+        versions=(
+            _seed(
+                "pplab-fault-http",
+                depends=(PYTHON_DEPENDS,),
+                services=(_http_service("pplab-fault-http", 8084, "1.0-1"),),
+                files=_healthy_service_files("pplab-fault-http", "1.0-1"),
+            ),
+            Version(
+                version="1.1-1",
+                date="2026-03-02T09:40:00+00:00",
+                published=_LAB_FAULTS,
+                depends=(PYTHON_DEPENDS,),
+                services=(
+                    Service(
+                        unit="pplab-fault-http.service",
+                        description="Patchpilot lab service pplab-fault-http 1.1-1",
+                        exec_start="/usr/bin/python3 /usr/lib/pplab-fault-http/server.py",
+                        port=8084,
+                    ),
+                ),
+                changes=("New request router (lab fault: every answer is a 500).",),
+                files=(
+                    _version_file("pplab-fault-http", "1.1-1"),
+                    _index_html("pplab-fault-http", "1.1-1"),
+                    _script("/usr/lib/pplab-fault-http/server.py", _HTTP_500_SCRIPT),
                 ),
             ),
         ),

@@ -276,11 +276,15 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout,
 
 
 def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout, http_server, smtp_server):
-    offer_fault(lab, "web01", "pplab-fault-postinst")
+    # The canary's update breaks only its HTTP answer (500; the unit stays active on its port,
+    # the journal quiet): the policy's HTTP check alone must roll it back. (A failing postinst
+    # is the spent-budget run's fault in test_rollout_faults.py.)
+    offer_fault(lab, "web01", "pplab-fault-http")
     before = {name: dpkg(lab, name) for name in DEBIAN}
     # a pre-host hook whose undo must run once, when the canary is rolled back; a webhook for
     # every event and a mail for the start, the failure and the end, on servers on loopback
-    rules = policy(hooks={"pre_host": [
+    rules = policy(health_checks={"http": [{"url": "http://127.0.0.1:8084/", "status": 200, "name": "fault-http"}]},
+                   hooks={"pre_host": [
         {"name": "drain", "url": http_server.url + "/drain/{host}",
          "undo": {"name": "enable", "url": http_server.url + "/enable/{host}", "method": "PUT"}}]},
         notifications=[{"type": "webhook", "target": http_server.url + "/events"},
@@ -292,7 +296,11 @@ def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout, http_se
     summary = rollout.read(run_dir / "summary.json")
     assert summary["phases"]["web01"] == "rolled_back", summary
     assert "the canary failed (web01)" in summary["halted"]["reason"]
-    assert "pplab-fault-postinst" in {p["name"] for p in plan_of(run_dir)["web01"]["packages"]}
+    assert "pplab-fault-http" in {p["name"] for p in plan_of(run_dir)["web01"]["packages"]}
+    # the verification failed on the HTTP check and nothing else: the unit ran, the port listened
+    failure = next(h["detail"] for h in rollout.host_record(run_dir, "web01")["history"] if h["phase"] == "failed")
+    assert {c.split(":")[0] for c in failure["failed_checks"]} == {"http"}, failure
+    assert "fault-http" in json.dumps(failure["failed_checks"]), failure
     for name in DEBIAN:  # the canary is back on its exact versions, no other host changed
         assert dpkg(lab, name) == before[name], name
     assert_services_run(lab, *DEBIAN)
@@ -300,18 +308,21 @@ def test_a_failing_canary_stops_the_run_and_is_rolled_back(lab, rollout, http_se
         assert summary["phases"][name] == "staged"
     assert "HALTED" in proc.stdout
 
-    # what reached the servers, in order: the canary drained once and enabled again once, by
-    # the undo, before the failure was told; no other host's hook ran (their wave never started)
+    # what reached the servers, in order: the canary drained once, rebooted (its kernel update
+    # asks for it) and enabled again once, by the undo, before the failure was told; no other
+    # host's hook ran (their wave never started)
     run_id = rollout.read(run_dir / "run.json")["run_id"]
     calls = [(r.method, r.path) for r in http_server.requests]
-    assert calls == [("POST", "/events"), ("POST", "/events"), ("POST", "/drain/web01"), ("PUT", "/enable/web01"),
-                     ("POST", "/events"), ("POST", "/events")], calls
+    assert calls == [("POST", "/events"), ("POST", "/events"), ("POST", "/drain/web01"), ("POST", "/events"),
+                     ("PUT", "/enable/web01"), ("POST", "/events"), ("POST", "/events")], calls
     events = [r.json() for r in http_server.received("/events")]
-    assert [(e["event"], e["run_id"]) for e in events] == [(e, run_id) for e in ("start", "wave", "failure", "done")]
+    assert [(e["event"], e["run_id"]) for e in events] == [
+        (e, run_id) for e in ("start", "wave", "reboot", "failure", "done")], events
     assert events[1]["subject"] == f"patchpilot run {run_id}: wave 0 (canary) starts"
     assert events[1]["body"] == "hosts: web01"
-    assert events[2]["hosts"] == ["web01"] and "failed" in events[2]["subject"], events[2]
-    assert events[3]["subject"] == f"patchpilot run {run_id}: {summary['state']}", events[3]
+    assert events[2]["hosts"] == ["web01"], events[2]
+    assert events[3]["hosts"] == ["web01"] and "failed" in events[3]["subject"], events[3]
+    assert events[4]["subject"] == f"patchpilot run {run_id}: {summary['state']}", events[4]
     assert rollout.read(run_dir / "archive" / "web01" / "hooks.json") == [], "the undone hook is still recorded"
     mails = smtp_server.wait_for(3)
     assert [(m.rcpt_tos, m["Subject"]) for m in mails] == [

@@ -154,7 +154,7 @@ def test_candidates_where_the_manifest_says(built):
     assert [v["published"] for v in seclib["versions"]][0] == \
         [{"distribution": "lab", "component": "main"}]
     for name in ("pplab-fault-postinst", "pplab-fault-crash", "pplab-fault-port",
-                 "pplab-fault-noisy"):
+                 "pplab-fault-noisy", "pplab-fault-http"):
         assert pkgs[name]["candidate_component"] == "faults"
         assert pkgs[name]["seed_version"] == "1.0-1"
         assert pkgs[name]["fault"]
@@ -182,9 +182,13 @@ def test_manifest_truth(built):
     assert ports["pplab-fault-crash"] == [8081]
     assert ports["pplab-fault-port"] == [8082]
     assert ports["pplab-fault-noisy"] == [8083]
+    assert ports["pplab-fault-http"] == [8084]
     assert pkgs["pplab-fault-crash"]["services_after"][0]["state"] == "failed"
     assert pkgs["pplab-fault-port"]["services_after"][0]["port"] is None
     assert pkgs["pplab-fault-noisy"]["services_after"][0]["journal_errors_per_second"] > 0
+    # the HTTP fault changes only the answer: the unit stays active on its port, the journal quiet
+    assert pkgs["pplab-fault-http"]["services_after"] == [
+        {"unit": "pplab-fault-http.service", "port": 8084, "state": "active", "journal_errors_per_second": 0}]
     for pkg in pkgs.values():
         for ver in pkg["versions"]:
             assert ver["changelog_date"].endswith("+0000")
@@ -376,7 +380,7 @@ PENDING_MAIN = {
 PENDING_FAULTS = {
     name: ("1.1-1", "lab")
     for name in ("pplab-fault-postinst", "pplab-fault-crash", "pplab-fault-port",
-                 "pplab-fault-noisy")
+                 "pplab-fault-noisy", "pplab-fault-http")
 }
 
 
