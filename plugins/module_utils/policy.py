@@ -966,6 +966,16 @@ def _token(check: _Checker, item: Mapping, path: str) -> tuple:
     return token_var, None
 
 
+def auth_header(token, header=None) -> dict:
+    """The header that carries a target's or a hook's token (token_var's value): ``{}`` without a
+    token; ``Authorization: Bearer <token>`` for the Authorization header (the default), the token
+    as it is in any other header (``X-Api-Key``)."""
+    if not token:
+        return {}
+    name = header or "Authorization"
+    return {name: ("Bearer " + token) if name.lower() == "authorization" else token}
+
+
 def _command(check: _Checker, value, path: str) -> list | None:
     """A command as an argument list: a command line split as a shell would (no shell runs it), or a list."""
     if isinstance(value, str) and value.strip():

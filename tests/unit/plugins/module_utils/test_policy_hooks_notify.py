@@ -316,3 +316,12 @@ def test_on_key_read_from_yaml_stays_on():
     # The same mapping from another YAML 1.1 reader (an Ansible variable) has the key True.
     data = policy(hooks={"pre_host": [{"command": "true", True: "controller"}]})
     assert validate_policy(data)["hooks"]["pre_host"][0]["on"] == "controller"
+
+
+def test_auth_header_sends_a_token_as_bearer_or_as_it_is():
+    from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import auth_header  # pylint: disable=import-outside-toplevel
+
+    assert auth_header("") == {} and auth_header(None, "X-Api-Key") == {}
+    assert auth_header("t0k") == {"Authorization": "Bearer t0k"}
+    assert auth_header("t0k", "authorization") == {"authorization": "Bearer t0k"}
+    assert auth_header("t0k", "X-Api-Key") == {"X-Api-Key": "t0k"}
