@@ -45,6 +45,9 @@ defaults shown)::
         },
         "budget": {"max_failed": 0,              # hosts, or {"percent": 10}
                    "count_unreachable": True},
+        "scan": {"stale_index": "report"},        # or "fail"
+        "plan": {"max_age_hours": 72},            # a reviewed plan older than this is refused (1..8760)
+        "automatic_updaters": "report",           # or "pause": what preflight does about them
         "reboot": "if_required",                  # REQUIRED: never | if_required | always
         "restart_services": "flag",               # True | False | "flag"
         "snapshot": {"default": "package", "groups": {}},   # SNAPSHOT_PROVIDERS
@@ -120,7 +123,7 @@ except ImportError:  # only the controller reads policies, and it always has PyY
     yaml = None
 
 __all__ = [
-    "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "HOOK_METHODS", "HOOK_PLACES", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
+    "AUTOMATIC_UPDATERS", "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "HOOK_METHODS", "HOOK_PLACES", "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES",
     "LIMITS", "SECRET_HEADERS", "SMTP_SECURE", "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "WEBHOOK_AUTH",
     "WEBHOOK_METHODS", "PolicyError",
     "load_policy", "migrate", "read_policy", "validate_policy",
@@ -151,6 +154,7 @@ LIMITS = {
     "seconds": 24 * 60 * 60,                 # timeouts of hooks and HTTP checks: a day
     "factor": 1000,                          # health_checks.load_factor, memory_factor
     "weight": _priority.MAX_WEIGHT,          # priority.weights
+    "hours": 365 * 24,                       # plan.max_age_hours: a year
 }
 ITEM_KINDS = ("package", "cve", "advisory")
 
@@ -179,6 +183,8 @@ DEFAULTS = {
     },
     "budget": {"max_failed": 0, "count_unreachable": True},
     "scan": {"stale_index": "report"},
+    "plan": {"max_age_hours": 72},
+    "automatic_updaters": "report",
     "restart_services": "flag",
     "snapshot": {"default": "package", "groups": {}},
     "health_checks": {"services": [], "ports": [], "failed_units": True, "journal_errors_max": None,
@@ -190,7 +196,7 @@ DEFAULTS = {
 
 _TOP_KEYS = ("version", "change_ticket", "approvers", "approvals", "windows", "emergency", "rollout", "budget",
              "reboot", "restart_services", "snapshot", "health_checks", "hooks", "notifications", "priority",
-             "scan")
+             "scan", "plan", "automatic_updaters")
 _APPROVALS_KEYS = ("auto", "approve", "reject", "allow_removals", "new_dependencies")
 _AUTO_KEYS = ("classifications", "severities", "after_days")
 _EMERGENCY_KEYS = ("cves", "packages", "bypass_windows", "bypass_freezes", "allow_all")
@@ -199,6 +205,10 @@ _ROLLOUT_KEYS = ("canary", "soak_minutes", "waves", "max_per_wave_per_group", "a
 _CANARY_KEYS = ("hosts", "group", "percent")
 _BUDGET_KEYS = ("max_failed", "count_unreachable")
 _SCAN_KEYS = ("stale_index",)
+_PLAN_KEYS = ("max_age_hours",)
+#: What preflight does about an automatic updater (unattended-upgrades, dnf-automatic, a packagekit
+#: timer) that could run during the window: report = flag the host, pause = stop it for the run.
+AUTOMATIC_UPDATERS = ("report", "pause")
 _SNAPSHOT_KEYS = ("default", "groups")
 _HEALTH_KEYS = ("services", "ports", "failed_units", "journal_errors_max", "load_factor", "memory_factor",
                 "http", "commands")
@@ -848,6 +858,27 @@ def _check_scan(check: _Checker, section) -> dict:
     return out
 
 
+def _check_plan(check: _Checker, section) -> dict:
+    """plan.max_age_hours: a reviewed plan older than this is refused."""
+    out = copy.deepcopy(DEFAULTS["plan"])
+    section = check.mapping(section, "plan", _PLAN_KEYS)
+    if not section:
+        return out
+    out["max_age_hours"] = check.whole(section, "max_age_hours", "plan", out["max_age_hours"], minimum=1,
+                                       unit="hours", maximum=LIMITS["hours"])
+    return out
+
+
+def _check_automatic_updaters(check: _Checker, value) -> str:
+    """automatic_updaters: report (flag the host in preflight) or pause (stop them for the run)."""
+    if value is None:
+        return DEFAULTS["automatic_updaters"]
+    if isinstance(value, bool) or value not in AUTOMATIC_UPDATERS:
+        check.error("automatic_updaters", f"{_plain(value)} is not one of {', '.join(AUTOMATIC_UPDATERS)}")
+        return DEFAULTS["automatic_updaters"]
+    return value
+
+
 def _check_reboot(check: _Checker, data: Mapping):
     value = data.get("reboot")
     if value is None:
@@ -1400,6 +1431,8 @@ def validate_policy(data, today=None) -> dict:
     policy["rollout"] = _check_rollout(check, data.get("rollout"))
     policy["budget"] = _check_budget(check, data.get("budget"))
     policy["scan"] = _check_scan(check, data.get("scan"))
+    policy["plan"] = _check_plan(check, data.get("plan"))
+    policy["automatic_updaters"] = _check_automatic_updaters(check, data.get("automatic_updaters"))
     policy["reboot"] = _check_reboot(check, data)
 
     restart = data.get("restart_services")

@@ -228,7 +228,8 @@ BAD = [
     ("top-level-typo", changed(notifcations=[]), "notifcations: unknown key (did you mean notifications?)"),
     ("top-level-unknown", changed(colour="blue"),
      "colour: unknown key (known keys: version, change_ticket, approvers, approvals, windows, emergency, rollout, "
-     "budget, reboot, restart_services, snapshot, health_checks, hooks, notifications, priority, scan)"),
+     "budget, reboot, restart_services, snapshot, health_checks, hooks, notifications, priority, scan, plan, "
+     "automatic_updaters)"),
     ("v1-key-in-v2", changed(canary_percent=10), "canary_percent: a version 1 key: version 2 has rollout.canary.percent"),
     ("change-ticket-type", changed(change_ticket=["CHG-1"]), "change_ticket: expected a ticket id (a string), got a list"),
     ("approvers-type", changed(approvers="alice"), "approvers: expected a list of user or group names, got a string"),
