@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.action.policy_check import read_checked_policy
 from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.policy_file import read_checked_policy
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
 
 ARGUMENT_SPEC = {
