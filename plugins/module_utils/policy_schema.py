@@ -17,11 +17,17 @@ The annotations: ``x-messages`` maps a failing keyword (``type``, ``enum``,
 ``*`` for any) to a message template with ``{value}`` (the value, quoted
 briefly), ``{kind}`` (a mapping, a list...), ``{shown}`` (a string as written),
 ``{enum}`` and ``{count}``; a template may be ``{"at": KEY, "text": ...}`` to
-name a key below the failing one. ``x-missing`` is the message for a required
-key left out (``@unknown_key``: an unknown key's message; ``@named``: a named check in
-policy_checks gives the message); ``x-unit`` names a number's unit; ``x-match`` says which branch of
-an ``anyOf`` a string value means; ``x-case-insensitive`` accepts a choice in
-any case. A message that none of these gives comes from the keyword itself.
+name a key below the failing one, ``@unknown_key`` (an unknown key's message)
+or ``@named`` (a named check in policy_checks gives the message). The
+outermost node's template wins (a key overrides the definition it refers to).
+``x-missing`` is the message for a required key left out; ``x-unit`` names a
+number's unit; ``x-match`` says which branch of an ``anyOf`` a string value
+means; ``x-case-insensitive`` accepts a choice in any case; ``x-default-text``
+is a default in words, for docs/policy.md (tools/policy-docs). A message that
+none of these gives comes from the keyword itself.
+
+A key set to null takes its default (:func:`as_json`), and a string's
+surrounding blanks are forgiven.
 
 What a schema cannot say (cross-field rules) is checked by policy_checks.
 """
