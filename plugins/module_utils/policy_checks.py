@@ -287,7 +287,7 @@ def check_no_credentials_in_urls(data, clean) -> list:
 def check_no_credentials_in_headers(data, clean) -> list:
     """A header that looks like a credential (Authorization, X-Api-Key, ...): name its variable instead."""
     found = []
-    places = [(path, hook) for path, hook in _hook_mappings(data)]
+    places = list(_hook_mappings(data))
     places += [(("notifications", index), item)
                for index, item in enumerate(data.get("notifications") if isinstance(data.get("notifications"), list)
                                             else ()) if isinstance(item, Mapping)]

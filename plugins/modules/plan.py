@@ -54,6 +54,8 @@ options:
     description: Variable holding the reason a host's scan failed.
     type: str
     default: scan_error
+requirements:
+  - jsonschema (Python library, on the controller; the policy is checked against its JSON Schema)
 extends_documentation_fragment:
   - action_common_attributes
 attributes:

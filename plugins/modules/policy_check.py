@@ -29,6 +29,8 @@ options:
   today:
     description: Date (YYYY-MM-DD) to judge expiries against, instead of today.
     type: str
+requirements:
+  - jsonschema (Python library, on the controller; the policy is checked against its JSON Schema)
 extends_documentation_fragment:
   - action_common_attributes
 attributes:

@@ -142,9 +142,8 @@ def test_check_no_credentials_in_urls():
             "notifications": [{"type": "webhook", "target": "https://d.example.org/?apiKey=k"},
                               {"type": "email", "target": "a@example.org"}]}
     found = run(checks.check_no_credentials_in_urls, data)
-    assert [path for path, _message in found] == [("health_checks", "http", 0, "url"),
-                                                   ("hooks", "pre_wave", 0, "undo", "url"),
-                                                   ("notifications", 0, "target")]
+    assert [path for path, _message in found] == [
+        ("health_checks", "http", 0, "url"), ("hooks", "pre_wave", 0, "undo", "url"), ("notifications", 0, "target")]
     assert all("url_var" in message and "abc" not in message for _path, message in found)
 
 
@@ -152,16 +151,17 @@ def test_check_no_credentials_in_headers():
     data = {"hooks": {"pre_wave": [{"url": "https://b.example.org/", "headers": {"X-Team": "a", "X-Api-Key": "k"}}]},
             "notifications": [{"type": "webhook", "target": "https://d.example.org/", "headers": {"Cookie": "c"}}]}
     found = run(checks.check_no_credentials_in_headers, data)
-    assert [path for path, _message in found] == [("hooks", "pre_wave", 0, "headers", "X-Api-Key"),
-                                                   ("notifications", 0, "headers", "Cookie")]
+    assert [path for path, _message in found] == [
+        ("hooks", "pre_wave", 0, "headers", "X-Api-Key"), ("notifications", 0, "headers", "Cookie")]
     assert found[0][1].endswith("token_var: VARIABLE, token_header: X-Api-Key")
 
 
 def test_check_smtp_password():
     data = {"notifications": [{"type": "email", "password": "x"}, {"type": "webhook", "password": "x"}]}
     assert run(checks.check_smtp_password, data) == [
-        (("notifications", 0, "password"), "the SMTP password is never written in the policy: set the variable "
-                                            "patchpilot_smtp_password (Ansible Vault or an AWX credential)")]
+        (("notifications", 0, "password"),
+         "the SMTP password is never written in the policy: set the variable "
+         "patchpilot_smtp_password (Ansible Vault or an AWX credential)")]
 
 
 def test_check_webhook_auth_or_token():

@@ -125,3 +125,14 @@ def test_hostile_values_never_raise():
                     validate_policy(data, today="2026-11-27")
                 except policy_module.PolicyError:
                     pass
+
+
+def test_every_name_importers_use_is_still_in_policy():
+    """policy.py keeps the public API (and the key tables the tests read) after its split."""
+    for name in policy_module.__all__ + ["ITEM_KINDS", "NEW_DEPENDENCIES", "_TOP_KEYS", "_APPROVALS_KEYS",
+                                         "_AUTO_KEYS", "_EMERGENCY_KEYS", "_ROLLOUT_KEYS", "_CANARY_KEYS",
+                                         "_BUDGET_KEYS", "_SNAPSHOT_KEYS", "_HEALTH_KEYS", "_HTTP_CHECK_KEYS",
+                                         "_COMMAND_CHECK_KEYS", "_HOOK_KEYS", "_NOTIFICATION_KEYS", "_EMAIL_KEYS",
+                                         "_WEBHOOK_KEYS", "_PRIORITY_KEYS"]:
+        assert hasattr(policy_module, name), name
+    assert policy_module._TOP_KEYS[-2:] == ("plan", "automatic_updaters")
