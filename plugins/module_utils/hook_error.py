@@ -17,6 +17,8 @@ TIMED_OUT = 124
 def hook_error(result, timeout=30, expected_status=None, secret=False) -> str:
     """One line naming why the hook failed, from ``ansible_failed_result``."""
     result = result if isinstance(result, Mapping) else {}
+    if isinstance(secret, str):  # a templated flag that came through as text
+        secret = secret.strip().lower() in ("true", "yes", "1")
     rc = result.get("rc")
     if rc == TIMED_OUT:
         return f"timed out after {timeout} s"

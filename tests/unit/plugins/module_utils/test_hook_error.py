@@ -28,3 +28,9 @@ def test_the_reason_of_a_failed_hook(result, secret, expected):
 
 def test_the_filter_is_the_function():
     assert FilterModule().filters()["hook_error"]({"rc": 124}, 9) == "timed out after 9 s"
+
+
+@pytest.mark.parametrize("secret, hidden", [("True", True), ("False", False), (True, True), (False, False)])
+def test_the_secret_flag_as_text(secret, hidden):
+    message = hook_error({"status": -1, "msg": "refused"}, 30, 200, secret)
+    assert (message == "no answer (details hidden: the call carries a secret)") is hidden
