@@ -119,7 +119,7 @@ def _http_checks(value, where: str) -> list[dict]:
         if not isinstance(validate, bool):
             raise HealthSettingsError(f"{where}: {url}: validate_certs: expected true or false, got {validate!r}")
         out.append({"name": "http:" + (item.get("name") or url), "url": url, "status": status,
-                     "timeout": timeout, "validate_certs": validate})
+                    "timeout": timeout, "validate_certs": validate})
     return out
 
 
