@@ -9,6 +9,7 @@ from datetime import date
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_utils
 from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report, security_tracker
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
@@ -17,11 +18,26 @@ ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
     "hosts": {"type": "list", "elements": "str"},
     "policy": {"type": "dict", "default": {}},
+    "policy_file": {"type": "path"},
     "today": {"type": "str"},
     "security_tracker": {"type": "path"},
     **SCAN_VARS_SPEC,
     "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
 }
+
+
+def ranking(policy_file: str | None, overrides: dict) -> dict:
+    """The policy's priority section (the defaults without a policy file), the overrides laid over it."""
+    checked = None
+    if policy_file:
+        try:
+            checked = policy_utils.read_policy(policy_file)
+        except policy_utils.PolicyError as exc:
+            raise AnsibleActionFail(f"{policy_file}: {exc}") from exc
+    try:
+        return scan_report.priority_section(checked, overrides)
+    except ValueError as exc:
+        raise AnsibleActionFail(f"scan report: {exc}") from exc
 
 
 class ActionModule(ActionBase):
@@ -39,10 +55,11 @@ class ActionModule(ActionBase):
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
         results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"])
         cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
+        ranked_by = ranking(args["policy_file"], plain(args["policy"]))
         try:
             seen = scan_report.load_seen(args["output_dir"])
             tracker = security_tracker.load_tracker(args["security_tracker"]) if args["security_tracker"] else None
-            report = scan_report.build(results, cmdb, plain(args["policy"]), today, seen, tracker)
+            report = scan_report.build(results, cmdb, ranked_by, today, seen, tracker)
             paths = scan_report.write(args["output_dir"], report, today)
         except (scan_report.ReportError, ValueError, OSError) as exc:
             raise AnsibleActionFail(f"scan report: {exc}") from exc

@@ -188,15 +188,17 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.cmdb import (
     CmdbError,
+    name_clashes,
+    read_cmdb,
+)
+from ansible_collections.patchpilot.fleet.plugins.module_utils.netscan import (
     ConfigError,
     banner_text,
     classify_response,
     endpoint_sort_key,
     http_banner,
     match_endpoints,
-    name_clashes,
     parse_nmap_xml,
-    read_cmdb,
     scan_settings,
     scan_targets,
     unmanaged_name,

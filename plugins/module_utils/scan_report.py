@@ -163,6 +163,32 @@ def enrich_from_tracker(results: dict, tracker: dict) -> None:
             result["updates"] = security_tracker.enrich(result["updates"], tracker, codename)
 
 
+def _laid_over(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = _laid_over(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def priority_section(policy: dict | None, overrides: dict | None = None) -> dict:
+    """The prioritisation the scan ranks with: the policy's ``priority:`` section, as the plan's.
+
+    ``policy`` is a policy as ``policy.validate_policy`` returns it (its ``priority`` is
+    ``priority.validate_policy``'s answer, with the policy's emergency rules), or None: the
+    defaults. ``overrides`` (the scan's ``patchpilot_priority_policy``) are laid over it key by
+    key. Raises ValueError naming the key for a bad value.
+    """
+    section = (policy or {}).get("priority") if isinstance(policy, dict) else None
+    if policy is not None and not isinstance(policy, dict):
+        raise ValueError(f"policy: expected a checked policy (a mapping), got {type(policy).__name__}")
+    section = priority.validate_policy(section or {})
+    if overrides:
+        if not isinstance(overrides, dict):
+            raise ValueError(f"priority overrides: expected a mapping, got {type(overrides).__name__}")
+        section = priority.validate_policy(_laid_over(section, overrides))
+    return section
+
+
 def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, tracker: dict | None = None) -> dict:
     """Everything the report holds, without touching the disk."""
     if tracker:

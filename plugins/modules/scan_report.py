@@ -32,10 +32,16 @@ options:
     description: Hosts to report. Defaults to every host of the play, failed and unreachable ones included.
     type: list
     elements: str
+  policy_file:
+    description:
+      - The policy file (docs/policy.md). The updates are ranked with its C(priority) section
+        and its C(emergency) rules, as the plan ranks them. Without it, the defaults.
+    type: path
   policy:
     description:
-      - Prioritisation policy, see the C(patchpilot.fleet.prioritise) filter (SLA days per
-        severity, default severity per classification, emergency CVEs and packages).
+      - Prioritisation settings laid over the policy file's C(priority) section, key by key; see
+        the C(patchpilot.fleet.prioritise) filter (SLA days per severity, default severity per
+        classification, emergency CVEs and packages, weights).
     type: dict
     default: {}
   security_tracker:

@@ -1,4 +1,4 @@
-"""CMDB parsing and checks, scan settings, nmap output and endpoint matching (plugins/module_utils/cmdb.py)."""
+"""CMDB parsing and checks (module_utils/cmdb.py); scan settings, nmap output and endpoint matching (module_utils/netscan.py)."""
 
 import ipaddress
 from pathlib import Path
@@ -11,16 +11,18 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.cmdb import (
     COLUMNS,
     Asset,
     CmdbError,
+    column_name,
+    parse_csv,
+    parse_yaml,
+    read_cmdb,
+)
+from ansible_collections.patchpilot.fleet.plugins.module_utils.netscan import (
     ConfigError,
     banner_text,
     classify_response,
-    column_name,
     http_banner,
     match_endpoints,
-    parse_csv,
     parse_nmap_xml,
-    parse_yaml,
-    read_cmdb,
     scan_settings,
     scan_targets,
     unmanaged_name,
