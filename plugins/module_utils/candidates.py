@@ -215,7 +215,8 @@ def check_candidates(planned, candidates: dict, staged=(), package_manager: str 
       fails before anything changes;
     * ``current``: a repository offers it and nothing newer.
 
-    Returns ``{ok, packages, moved, withdrawn, gone, message}``; ``moved`` is
+    Returns ``{ok, packages, moved, withdrawn, gone, pending, message}`` (``pending``: the
+    names not in place); ``moved`` is
     ``[{name, planned, candidate}]``, ``withdrawn`` and ``gone`` ``[{name,
     planned, offered}]`` (the versions the repositories offer now). ``ok`` is
     False only when something is gone.
@@ -250,6 +251,7 @@ def check_candidates(planned, candidates: dict, staged=(), package_manager: str 
         elif state in ("withdrawn", "gone"):
             (withdrawn if state == "withdrawn" else gone).append({"name": name, "planned": version, "offered": offered})
     return {"ok": not gone, "packages": packages, "moved": moved, "withdrawn": withdrawn, "gone": gone,
+            "pending": [p["name"] for p in packages if p["state"] != "in_place"],
             "message": _message(moved, withdrawn, gone)}
 
 

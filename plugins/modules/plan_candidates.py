@@ -122,6 +122,12 @@ gone:
   type: list
   elements: dict
   sample: [{name: pplab-web, planned: 9.9-9, offered: [1.0-2]}]
+pending:
+  description: The planned names whose planned version is not installed yet.
+  returned: success
+  type: list
+  elements: str
+  sample: [openssl]
 message:
   description: One line naming the moved, withdrawn and gone packages with their versions.
   returned: success

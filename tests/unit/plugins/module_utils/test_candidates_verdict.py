@@ -87,6 +87,13 @@ def test_staged_under_another_version_does_not_count():
 def test_the_installed_plan_version_is_in_place_whatever_the_repositories_say():
     result = check_candidates(plan(("a", "1.0-2")), {"a": offer("1.0-2", "1.0-3", ("1.0-3", True))})
     assert result["ok"] is True and result["packages"][0]["state"] == "in_place" and result["moved"] == []
+    assert result["pending"] == []
+
+
+def test_pending_names_what_is_not_in_place():
+    result = check_candidates(plan(("a", "1.0-2"), ("b", "2.0-1")),
+                              {"a": offer("1.0-2", "1.0-2", ("1.0-2", True)), "b": offer("1.0-1", "2.0-1", ("2.0-1", True))})
+    assert result["pending"] == ["b"]
 
 
 def test_epoch_zero_is_the_same_version():
