@@ -164,8 +164,8 @@ def _rpmvercmp(left: str, right: str) -> int:
 def compare_rpm(left: str, right: str) -> int:
     """Compare two ``[epoch:]version-release`` strings as rpm does: -1, 0 or 1 (no epoch is 0)."""
     def split(text):
-        epoch, _, rest = text.rpartition(":") if ":" in text else ("0", "", text)
-        version, _, release = rest.partition("-")
+        epoch, rest = text.split(":", 1) if ":" in text else ("0", text)
+        version, release = rest.split("-", 1) if "-" in rest else (rest, "")
         return int(epoch or 0), version, release
     try:
         l_epoch, l_version, l_release = split(left)

@@ -35,9 +35,9 @@ DNF_TIMERS = {
 PACKAGEKIT = "packagekit.service"
 PACKAGEKIT_OFFLINE = "packagekit-offline-update.service"
 UNITS = ([APT_TIMER, "apt-daily-upgrade.service", "unattended-upgrades.service"]
-         + [u for timer, (service, _) in DNF_TIMERS.items() for u in (timer, service)]
+         + [u for timer, pair in DNF_TIMERS.items() for u in (timer, pair[0])]
          + [PACKAGEKIT, PACKAGEKIT_OFFLINE])
-JOBS = {"apt-daily-upgrade.service", PACKAGEKIT_OFFLINE} | {service for service, _ in DNF_TIMERS.values()}
+JOBS = {"apt-daily-upgrade.service", PACKAGEKIT_OFFLINE} | {pair[0] for pair in DNF_TIMERS.values()}
 _RUNNING = ("active", "activating", "reloading")
 _MASKED = ("masked", "masked-runtime")
 

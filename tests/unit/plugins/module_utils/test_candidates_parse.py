@@ -92,4 +92,5 @@ def test_dnf_candidate_of_a_package_only_installed_is_none():
 ])
 def test_rpm_order(left, right, expected):
     assert compare_rpm(left, right) == expected
-    assert compare_rpm(right, left) == -expected
+    first, second = right, left
+    assert compare_rpm(first, second) == -expected

@@ -103,11 +103,11 @@ def test_epoch_zero_is_the_same_version():
 
 
 def test_dnf_order_and_epochs():
-    result = check_candidates(plan(("libs", "1:1.0-1")), {"libs": offer("1:1.0-1", "1:1.1-1", ("1:1.0-1", True),
-                                                                          ("1:1.1-1", True))}, package_manager="dnf")
+    libs = offer("1:1.0-1", "1:1.1-1", ("1:1.0-1", True), ("1:1.1-1", True))
+    result = check_candidates(plan(("libs", "1:1.0-1")), {"libs": libs}, package_manager="dnf")
     assert result["packages"][0]["state"] == "in_place"
-    result = check_candidates(plan(("seclib", "1.0-2")), {"seclib": offer("1.0-1", "1.0-10", ("1.0-2", True),
-                                                                           ("1.0-10", True))}, package_manager="dnf")
+    seclib = offer("1.0-1", "1.0-10", ("1.0-2", True), ("1.0-10", True))
+    result = check_candidates(plan(("seclib", "1.0-2")), {"seclib": seclib}, package_manager="dnf")
     assert result["moved"] == [{"name": "seclib", "planned": "1.0-2", "candidate": "1.0-10"}]
 
 
