@@ -12,7 +12,7 @@ short_description: Read the installed packages from dpkg or rpm, one record per 
 version_added: 0.1.0
 description:
   - Runs C(dpkg-query -W) (apt hosts) or C(rpm -qa) (dnf hosts) once and returns one record per
-    package: name, architecture, version, status.
+    package (name, architecture, version, status).
   - The one reader of installed packages of the collection's roles and playbooks (snapshot
     baseline, patch before and after, rollback comparison, the run's final read-back).
   - Reads only; supports check mode.
