@@ -66,7 +66,7 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
     # a rollback's two facts, apart: app01's versions are back, its health check still fails (as before the patch)
     app01 = rollout.host_record(run_dir, "app01")["history"][-1]["detail"]
     assert app01["versions_restored"] is True and app01["differences"] == [], app01
-    assert app01["healthy"] is False and app01["failed_checks"] == ["not marked unhealthy"], app01
+    assert app01["healthy"] is False and app01["failed_checks"] == ["command:not marked unhealthy"], app01
     assert summary["rollbacks"]["app01"] == {"versions_restored": True, "healthy": False}
     flat = " ".join(proc.stdout.split())  # the yaml callback wraps long messages
     assert "ROLLBACK FAILED" not in flat
