@@ -22,7 +22,7 @@ def _truncate(text: str, limit: int) -> str:
 
 
 def _lines(text) -> list:
-    return [line for line in str(text or "").splitlines()]
+    return str(text or "").splitlines()
 
 
 def locks_check(manager: str, lock: dict | None, timeout, unsupported: str = "") -> dict:

@@ -175,6 +175,8 @@ ENV = {"LANG": "C", "LC_ALL": "C"}
 # apt reads file: sources as _apt; a root-only folder would make it print a
 # sandbox warning per package, so download as root.
 APT_OPTIONS = ["-q", "-o", "APT::Sandbox::User=root"]
+
+
 class DebFilesError(Exception):
     """A problem to report as the module's one failure message."""
 
