@@ -9,7 +9,7 @@ from datetime import datetime
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, rollout, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import plan_versions, planner, rollback_check, rollout, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, now_arg
 
 ACTIONS = ("new_id", "find", "start", "load", "record", "observe", "wave_end", "status", "gate", "finish")
@@ -28,6 +28,7 @@ ARGUMENT_SPEC = {
     "max_wait": {"type": "int", "default": 3600},
     "now": {"type": "str"},
     "dpkg_query": {"type": "str"},
+    "packages": {"type": "list", "elements": "dict"},
 }
 
 
@@ -42,17 +43,9 @@ def parse_dpkg_query(text: str) -> dict:
 
 
 def compare(entry: dict, installed: dict) -> dict:
-    """A host's installed versions against its plan entry: as planned, as before, or neither."""
-    packages = entry.get("packages") or []
-    removals = entry.get("removals") or []
-    off_plan = [f"{p['name']} {installed.get(p['name'], '(not installed)')} (planned {p['version']})"
-                for p in packages if installed.get(p["name"]) != p["version"]]
-    off_plan += [f"{r['name']} {installed[r['name']]} (planned removed)" for r in removals if r["name"] in installed]
-    before = [f"{p['name']} {installed.get(p['name'], '(not installed)')} (was {p.get('from_version') or 'absent'})"
-              for p in packages if installed.get(p["name"]) != p.get("from_version")]
-    before += [f"{r['name']} (was {r.get('from_version')})" for r in removals
-               if installed.get(r["name"]) != r.get("from_version")]
-    return {"as_planned": not off_plan, "as_before": not before, "off_plan": off_plan, "changed_from_before": before}
+    """A host's installed versions ({name: version}) against its plan entry (plan_versions.observe)."""
+    records = [{"name": name, "version": version, "present": True, "clean": True} for name, version in installed.items()]
+    return plan_versions.observe(entry, records)
 
 
 def describe(run_dir: runrecord.RunDir) -> dict:
@@ -69,6 +62,8 @@ def describe(run_dir: runrecord.RunDir) -> dict:
         "canary": rollout.canary_hosts(plan),
         "budget": rollout.budget_status(plan, records),
         "counts": rollout.host_counts(records),
+        # a rollback's two facts, apart: versions restored, host healthy
+        "rollbacks": rollback_check.rollback_outcomes(records),
         # built and checked by the run record, never by a template from a host name
         "archive_dirs": {host: run_dir.archive_dir(host) for host in records},
     }
@@ -128,9 +123,15 @@ class ActionModule(ActionBase):
             entry = next((e for e in run_dir.plan.get("hosts") or () if e.get("host") == host), None)
             if entry is None:
                 raise AnsibleActionFail(f"{host} is not in the plan of run {run_dir.run_id}")
-            installed = parse_dpkg_query(args["dpkg_query"])
-            observed = {"format": 1, "host": host, "at": now.isoformat(), "installed": installed,
-                        **compare(entry, installed)}
+            # the installed_packages module's records, or (older playbooks) dpkg-query's output
+            if args["packages"] is not None:
+                try:
+                    verdict = plan_versions.observe(entry, args["packages"])
+                except ValueError as exc:
+                    raise AnsibleActionFail(f"observe: {exc}") from exc
+            else:
+                verdict = compare(entry, parse_dpkg_query(args["dpkg_query"]))
+            observed = {"format": 1, "host": host, "at": now.isoformat(), **verdict}
             run_dir.keep_final(host, observed)
             return {"changed": True, **observed}
         if action == "wave_end":
@@ -161,7 +162,8 @@ class ActionModule(ActionBase):
         info = describe(run_dir)
         info["final"] = {host: run_dir.final(host) for host in info["phases"]}
         run_dir.write_summary({"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
-                               "halted": info["run"].get("halted"), "final": info["final"]})
+                               "halted": info["run"].get("halted"), "final": info["final"],
+                               "rollbacks": info["rollbacks"]})
         return {"changed": True, "state": state, **info}
 
     @staticmethod

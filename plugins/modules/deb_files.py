@@ -159,18 +159,22 @@ good:
 
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.deb_files import (  # noqa: F401 (deb_name, parse_* re-exported)
+    deb_name,
+    flat,
+    parse_fields,
+    parse_print_uris,
+)
+
 ENV = {"LANG": "C", "LC_ALL": "C"}
 # apt reads file: sources as _apt; a root-only folder would make it print a
 # sandbox warning per package, so download as root.
 APT_OPTIONS = ["-q", "-o", "APT::Sandbox::User=root"]
-# `apt-get download --print-uris` line: 'URI' FILE SIZE ALGO:DIGEST
-URI_LINE = re.compile(r"^'(?P<uri>[^']*)' (?P<file>\S+) (?P<size>\d+) (?P<algo>[A-Za-z0-9]+):(?P<digest>[0-9a-fA-F]+)\s*$")
 
 
 class DebFilesError(Exception):
@@ -179,44 +183,6 @@ class DebFilesError(Exception):
     def __init__(self, msg, **details):
         super().__init__(msg)
         self.details = details
-
-
-def flat(text, limit=600):
-    """Output squeezed to one line, cut at limit characters."""
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def deb_name(name, version, arch):
-    """The file name apt gives a package: name_version_arch.deb, the epoch's colon as %3a."""
-    return f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
-
-
-def parse_print_uris(stdout):
-    """The last URI line of `apt-get download --print-uris`: file, size, hash algorithm and digest."""
-    found = None
-    for line in stdout.splitlines():
-        match = URI_LINE.match(line.strip())
-        if match:
-            found = match
-    if found is None:
-        return None
-    algo = found.group("algo").lower()
-    algo = algo[:-3] if algo.endswith("sum") else algo
-    file = found.group("file")
-    arch = re.sub(r"^.*_([^_]+)\.deb$", r"\1", file)
-    return {"file": file, "arch": arch, "size": int(found.group("size")), "algo": algo,
-            "digest": found.group("digest").lower()}
-
-
-def parse_fields(stdout):
-    """`dpkg-deb --field FILE Package Version Architecture` into a dict."""
-    fields = {}
-    for line in stdout.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and not line.startswith(" "):
-            fields[key.strip()] = value.strip()
-    return fields
 
 
 def file_digest(path, algo="sha256"):

@@ -24,8 +24,8 @@ description:
   - O(action=new_id) makes a run id; O(action=find) finds the newest unfinished run of a
     scope; O(action=start) starts a run from a plan file; O(action=load) reads a run.
   - O(action=record) moves the host (O(host), default the task's host) to O(phase) with
-    O(detail); O(action=observe) keeps the host's installed versions (O(dpkg_query), the
-    output of C(dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n')) as
+    O(detail); O(action=observe) keeps the host's installed versions (O(packages), the records of
+    the M(patchpilot.fleet.installed_packages) module, or O(dpkg_query)) as
     C(archive/<host>/final.json), compared with the plan.
   - O(action=wave_end) notes the wave's hosts missing from O(active_hosts) as unreachable
     and checks the failure budget; O(action=status) checks the budget. With
@@ -84,8 +84,16 @@ options:
     description: The time to act at (ISO 8601), instead of now.
     type: str
   dpkg_query:
-    description: Output of dpkg-query for O(action=observe).
+    description:
+      - Output of C(dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n') for O(action=observe),
+        when O(packages) is not given.
     type: str
+  packages:
+    description:
+      - For O(action=observe), the installed package records of the host, as the
+        M(patchpilot.fleet.installed_packages) module returns them (RV(patchpilot.fleet.installed_packages#module:packages)).
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - action_common_attributes
 attributes:

@@ -22,6 +22,8 @@ from test_rollout import (DEBIAN, Rollout, assert_as_planned, assert_services_ru
                           offer_fault, plan_of, policy)
 
 pytestmark = pytest.mark.lab
+# a file whose presence fails the health check "not marked unhealthy"
+UNHEALTHY = "/etc/pptest-unhealthy"
 
 
 @pytest.fixture(name="rollout")
@@ -39,9 +41,12 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
             "fcntl.lockf(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(900)\"")
     holder = subprocess.Popen(lab.ssh_argv(lab.host("db01"), hold), stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    # app01 is unhealthy before the patch and after its rollback: a health check that fails there throughout
+    lab.ssh(lab.host("app01"), f"sudo touch {UNHEALTHY}")
     try:
         assert holder.stdout.readline().strip() == "locked"
-        rules = policy(rollout={"waves": [2, "rest"], "anti_affinity": []}, budget={"max_failed": 1})
+        rules = policy(rollout={"waves": [2, "rest"], "anti_affinity": []}, budget={"max_failed": 1},
+                       health_checks={"commands": [{"name": "not marked unhealthy", "command": ["test", "!", "-e", UNHEALTHY]}]})
         rules["rollout"].pop("canary")
         proc = rollout.run(rules, "-e", "preflight_lock_timeout=15")
     finally:
@@ -49,6 +54,7 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
         holder.wait()
         # (pkill -f also matches the shell running it: its exit status says nothing)
         lab.ssh(lab.host("db01"), "sudo pkill -f 'fcntl.lockf'", check=False)
+        lab.ssh(lab.host("app01"), f"sudo rm -f {UNHEALTHY}", check=False)
     assert proc.returncode != 0, explain(proc)
     run_dir = rollout.last()
     plan = plan_of(run_dir)
@@ -57,6 +63,15 @@ def test_a_spent_budget_stops_the_next_wave_and_a_held_dpkg_lock_fails_cleanly(l
     db01 = rollout.host_record(run_dir, "db01")
     assert db01["phase"] == "failed" and "lock" in json.dumps(db01["history"][-1]["detail"]).lower()
     assert summary["phases"]["app01"] == "rolled_back"
+    # a rollback's two facts, apart: app01's versions are back, its health check still fails (as before the patch)
+    app01 = rollout.host_record(run_dir, "app01")["history"][-1]["detail"]
+    assert app01["versions_restored"] is True and app01["differences"] == [], app01
+    assert app01["healthy"] is False and app01["failed_checks"] == ["command:not marked unhealthy"], app01
+    assert summary["rollbacks"]["app01"] == {"versions_restored": True, "healthy": False}
+    flat = " ".join(proc.stdout.split())  # the yaml callback wraps long messages
+    assert "ROLLBACK FAILED" not in flat
+    assert "1 rolled back (1 not healthy after it)" in flat, explain(proc)
+    assert "(rollback: versions restored, host NOT healthy)" in flat, explain(proc)
     assert "budget is spent" in summary["halted"]["reason"]
     assert summary["phases"]["web01"] == "staged", "the next wave started"
     for name in DEBIAN:

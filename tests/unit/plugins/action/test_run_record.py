@@ -70,3 +70,28 @@ def test_a_run_id_with_white_space_is_refused(tmp_path):
                                      shared_loader_obj=None)
     with pytest.raises(AnsibleActionFail, match="cannot name a run directory"):
         plugin.run(task_vars={})
+
+
+def test_observe_takes_the_installed_packages_modules_records(base):
+    records = [{"name": "openssl", "arch": "amd64", "version": "3.0.15-1~deb12u1", "status": "half-configured",
+                "selection": "install", "abbrev": "iF", "present": True, "clean": False},
+               {"name": "libc6", "arch": "amd64", "version": "2.36-9+deb12u9", "status": "installed",
+                "selection": "install", "abbrev": "ii", "present": True, "clean": True}]
+    observed = act(base, action="observe", packages=records)
+    # a half-configured package is not installed as planned
+    assert observed["installed"] == {"libc6": "2.36-9+deb12u9"} and observed["as_planned"] is False, observed
+    records[0].update(status="installed", abbrev="ii", clean=True)
+    assert act(base, action="observe", packages=records)["as_planned"] is True
+    with pytest.raises(AnsibleActionFail, match="observe: installed package records must be mappings with name and version"):
+        act(base, action="observe", packages=[{"package": "openssl"}])
+
+
+def test_the_summary_keeps_a_rollbacks_two_facts(base):
+    act(base, action="record", phase="patched")
+    act(base, action="record", phase="failed", detail={"step": "verify"})
+    act(base, action="record", phase="rolled_back", detail={"versions_restored": True, "healthy": False})
+    finished = act(base, action="finish")
+    assert finished["rollbacks"] == {"web1": {"versions_restored": True, "healthy": False}}
+    summary = json.loads((base / RUN_ID / "summary.json").read_text())
+    assert summary["phases"] == {"web1": "rolled_back"}
+    assert summary["rollbacks"] == {"web1": {"versions_restored": True, "healthy": False}}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.patchpilot.fleet.plugins.modules.deb_files import deb_name, parse_fields, parse_print_uris
+from ansible_collections.patchpilot.fleet.plugins.module_utils.deb_files import deb_name
 from support.skips import require_tools
 
 
@@ -150,32 +150,6 @@ class Host:
 @pytest.fixture
 def host(tmp_path) -> Host:
     return Host(tmp_path)
-
-
-# -- parsers --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("line", "expected"), [
-    ("'file:/srv/patchpilot-repo/pool/main/pplab-web_1.0-2_all.deb' pplab-web_1.0-2_all.deb 2044 SHA256:ABCdef01",
-     {"file": "pplab-web_1.0-2_all.deb", "arch": "all", "size": 2044, "algo": "sha256", "digest": "abcdef01"}),
-    ("'http://deb.example/pool/libc6_2.36-9%2bdeb12u4_amd64.deb' libc6_2.36-9+deb12u4_amd64.deb 2757936 MD5Sum:00ff",
-     {"file": "libc6_2.36-9+deb12u4_amd64.deb", "arch": "amd64", "size": 2757936, "algo": "md5", "digest": "00ff"}),
-])
-def test_parse_print_uris(line, expected):
-    assert parse_print_uris("Reading package lists...\n" + line + "\n") == expected
-
-
-def test_parse_print_uris_without_a_uri_line():
-    assert parse_print_uris("Reading package lists...\n") is None
-
-
-def test_deb_name_quotes_the_epoch_as_apt_does():
-    assert deb_name("pprpm-tools-libs", "1:1.1-1", "amd64") == "pprpm-tools-libs_1%3a1.1-1_amd64.deb"
-
-
-def test_parse_fields():
-    assert parse_fields("Package: a\nVersion: 1:2.0-1\nArchitecture: all\n") == \
-        {"Package": "a", "Version": "1:2.0-1", "Architecture": "all"}
 
 
 # -- download -------------------------------------------------------------------------------
