@@ -39,7 +39,7 @@ def start(base, run_id, scope, phases=None):
     """A run of web1 (wave 0), web2 and db1 (wave 1), with ``phases`` recorded."""
     run = RunDir(str(base), run_id)
     hosts = [{"host": "web1", "wave": 0}, {"host": "web2", "wave": 1}, {"host": "db1", "wave": 1}]
-    run.start({"format": 1, "run_id": run_id, "hosts": hosts}, scope)
+    run.start({"format": 2, "run_id": run_id, "hosts": hosts}, scope)
     for host, path in (phases or {}).items():
         for phase in path:
             run.record(host, phase)

@@ -30,7 +30,7 @@ def act(base, **args):
 @pytest.fixture
 def base(tmp_path):
     """A started run of two hosts: web1 in wave 0 and, outside any wave, a host whose name climbs out."""
-    plan = {"format": 1, "run_id": RUN_ID, "hosts": [
+    plan = {"format": 2, "run_id": RUN_ID, "hosts": [
         {"host": "web1", "wave": 0, "packages": [{"name": "openssl", "version": "3.0.15-1~deb12u1",
                                                   "from_version": "3.0.14-1~deb12u2"}]},
         {"host": ESCAPING, "wave": None, "packages": []},

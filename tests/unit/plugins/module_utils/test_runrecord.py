@@ -38,7 +38,7 @@ def plan(run_id=RUN_ID):
     """The parts of a plan the run record reads: hosts with their waves."""
     rows = [{"host": "app1", "wave": 0}, {"host": "web1", "wave": 1}, {"host": "web2", "wave": 2},
             {"host": "db2", "wave": 1}, {"host": "db1", "wave": None}]
-    return {"format": 1, "run_id": run_id, "change_ticket": "CHG-4711", "policy_digest": "sha256:00",
+    return {"format": 2, "run_id": run_id, "change_ticket": "CHG-4711", "policy_digest": "sha256:00",
             "hosts": rows}
 
 
@@ -179,8 +179,20 @@ def test_load_refuses_missing_and_foreign_records(tmp_path):
 def test_start_checks_the_plan(tmp_path):
     with pytest.raises(RunRecordError, match="made for run other, not"):
         RunDir(tmp_path, RUN_ID).start(plan("other"), HOSTS)
-    with pytest.raises(RunRecordError, match="expected a plan of format 1"):
+    with pytest.raises(RunRecordError, match="plan: format None is not 2: make the plan again"):
         RunDir(tmp_path, RUN_ID).start({"hosts": []}, HOSTS)
+    with pytest.raises(RunRecordError, match="plan: format 1 is not 2"):
+        RunDir(tmp_path, RUN_ID).start(dict(plan(RUN_ID), format=1), HOSTS)
+
+
+def test_a_started_run_with_a_format_1_plan_is_still_read(tmp_path):
+    run = RunDir(tmp_path, RUN_ID)
+    run.start(plan(RUN_ID), HOSTS)
+    write_json(run.plan_path, dict(plan(RUN_ID), format=1))
+    assert RunDir.load(tmp_path, RUN_ID).plan["format"] == 1
+    write_json(run.plan_path, dict(plan(RUN_ID), format=3))
+    with pytest.raises(RunRecordError, match="plan format 3 is not one of 1, 2"):
+        _ = RunDir.load(tmp_path, RUN_ID).plan
 
 
 def test_latest_unfinished_by_scope(tmp_path):
