@@ -28,7 +28,7 @@ The plan (format 2)::
                 excluded: [{name, arch, version, effect, reason, until?}],
                 refused: [{name, arch, version, effect, reason, until?}],
                 transaction_refused, reboot_expected, reboot_reasons, snapshot,
-                package_manager,                               # the asset's (apt, dnf, zypper ...)
+                package_manager,              # the scan's backend, else the asset's (apt, dnf, zypper ...)
                 settings: {health_checks, hooks: {pre_host, post_host}, reboot,
                            restart_services (restart, flag or none), soak_minutes,
                            automatic_updaters}}],
@@ -766,14 +766,14 @@ def run_settings(policy: Mapping) -> dict:
 
 
 def _package_manager(result: Mapping):
-    """The host's package manager: the asset record's, else the backend its update records name."""
+    """The host's package manager: the backend its scan used (its update records'), else the asset record's."""
+    backends = {r.get("backend") for r in result.get("updates") or () if isinstance(r, Mapping) and r.get("backend")}
+    if len(backends) == 1:
+        return backends.pop()
     asset = result.get("asset") if isinstance(result.get("asset"), Mapping) else {}
     if isinstance(asset.get("patchpilot_asset"), Mapping):
         asset = asset["patchpilot_asset"]
-    if asset.get("package_manager"):
-        return str(asset["package_manager"])
-    backends = {r.get("backend") for r in result.get("updates") or () if isinstance(r, Mapping) and r.get("backend")}
-    return backends.pop() if len(backends) == 1 else None
+    return str(asset["package_manager"]) if asset.get("package_manager") else None
 
 
 def _budget(policy: Mapping, rollout_hosts: int) -> dict:

@@ -409,6 +409,30 @@ class RunDir:
         write_json(self.run_path, run)  # last: a run.json means the run's files are all there
         return run
 
+    @_writer
+    def replace_plan(self, plan: dict) -> dict:
+        """Replace a running run's plan (its pending hosts replanned, plancheck.replan_pending).
+
+        The new plan must be of the current format and hold the same hosts in its waves
+        or fewer: a host it no longer plans keeps its record, and is left out of the run.
+        run.json keeps the new policy digest.
+        """
+        run = self.run
+        if run["state"] != "running":
+            raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']}: its plan stays as it was")
+        if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
+            raise RunRecordError(f"plan: a replaced plan must be of format {PLAN_FORMAT}")
+        if plan.get("run_id") != self.run_id:
+            raise RunRecordError(f"plan: made for run {plan.get('run_id')}, not {self.run_id}")
+        known = set(self.hosts())
+        added = [host for host in self._plan_hosts(plan) if host not in known]
+        if added:
+            raise RunRecordError(f"plan: hosts {', '.join(added)} are not in run {self.run_id}")
+        write_json(self.plan_path, plan)
+        run["policy_digest"] = plan.get("policy_digest")
+        write_json(self.run_path, run)
+        return run
+
     @classmethod
     def load(cls, base_dir: str, run_id: str) -> "RunDir":
         """An existing, started run directory (to resume it or to read it)."""

@@ -55,11 +55,14 @@ def test_every_host_entry_carries_its_run_time_settings():
     assert plan["format"] == 2
 
 
-def test_the_asset_records_package_manager_comes_first():
-    scan = {"r1": host(updates=[up("openssl")], package_manager="dnf"), "d1": host(updates=[up("openssl")])}
+def test_the_package_manager_is_the_scans_backend_else_the_assets():
+    dnf = dict(up("openssl"), backend="dnf")
+    scan = {"r1": host(updates=[dnf], package_manager="apt"), "d1": host(updates=[up("openssl")]),
+            "n1": host(updates=[], package_manager="zypper"), "x1": host(updates=[])}
     entries = by_host(build_plan(no_windows(rollout={"canary": None, "anti_affinity": []}), scan, {}, NOW))
-    assert entries["r1"]["package_manager"] == "dnf"
-    assert entries["d1"]["package_manager"] == "apt"  # the update records' backend
+    assert entries["r1"]["package_manager"] == "dnf"  # what the scan used wins over the asset's guess
+    assert entries["d1"]["package_manager"] == "apt"
+    assert entries["n1"]["package_manager"] == "zypper" and entries["x1"]["package_manager"] is None
 
 
 @pytest.mark.parametrize(("policy_value", "mode"), [(True, "restart"), ("flag", "flag"), (False, "none")])

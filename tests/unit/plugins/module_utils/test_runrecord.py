@@ -592,3 +592,21 @@ def test_a_killed_writer_leaves_a_temporary_that_the_next_open_removes(tmp_path,
     assert temporaries(hosts) == [] and (hosts / "db2.json").read_text() == before
     assert reopened.swept == [f"hosts/{left}"]
     assert reopened.host("db2")["phase"] == "pending"
+
+
+def test_replace_plan_keeps_the_runs_hosts_and_records_the_new_digest(tmp_path):
+    run = started(tmp_path)
+    replanned = dict(plan(), policy_digest="sha256:11",
+                     hosts=[dict(h, wave=None) if h["host"] == "web2" else h for h in plan()["hosts"]])
+    run.replace_plan(replanned)
+    assert run.plan["policy_digest"] == "sha256:11" and run.run["policy_digest"] == "sha256:11"
+    assert "web2" not in run.hosts()  # no longer planned: out of the run
+    with pytest.raises(RunRecordError, match="hosts db1, web2 are not in run"):
+        run.replace_plan(dict(plan(), hosts=[dict(h, wave=3) for h in plan()["hosts"]]))
+    with pytest.raises(RunRecordError, match="must be of format 2"):
+        run.replace_plan(dict(plan(), format=1))
+    with pytest.raises(RunRecordError, match="made for run other"):
+        run.replace_plan(plan("other"))
+    run.finish("failed")
+    with pytest.raises(RunRecordError, match="is failed: its plan stays as it was"):
+        run.replace_plan(replanned)
