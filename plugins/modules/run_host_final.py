@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Runs on the controller. Keeps the host's installed versions of its planned packages as
     C(archive/<host>/final.json), compared with the plan (as planned, as before, or neither).
-  - O(installed) is the read-back: a list of package records C({name, arch, version, status})
+  - O(installed) is the read-back, a list of package records C({name, arch, version, status})
     (a record whose status is not installed is left out), or the output of
     C(dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n').
 options:

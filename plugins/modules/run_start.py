@@ -12,7 +12,7 @@ short_description: Start a patch run's record from its plan, or continue an inte
 version_added: 0.2.0
 description:
   - Runs on the controller. Starts the run directory of C(plugins/module_utils/runrecord.py)
-    (C(<base_dir>/<run_id>/)) from O(plan_file): C(plan.json), C(run.json) and a pending record
+    (C(<base_dir>/<run_id>/)) from O(plan_file), writing C(plan.json), C(run.json) and a pending record
     per host in a wave; a plan made for another run id keeps its versions and gets this run's id.
   - With O(resume) it reads the interrupted run instead; with O(fresh_plan_file) too (the
     operator's C(patchpilot_replan)), the run's finished hosts keep their plan and the pending

@@ -14,7 +14,7 @@ description:
   - Runs on the controller, once before each wave of C(playbooks/patch.yml).
   - Notes the run's hosts missing from O(active_hosts) as unreachable, checks the failure
     budget (with O(halt_on_budget) a failed canary or a spent budget halts the run), reads the
-    wave's hosts still to do and checks the wave's window (C(plugins/module_utils/rollout.py)):
+    wave's hosts still to do and checks the wave's window (C(plugins/module_utils/rollout.py));
     RV(go) when the wave has hosts to do, the run is not halted and the window allows it.
 options:
   base_dir:
