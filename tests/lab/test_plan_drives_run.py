@@ -3,7 +3,8 @@ against the policy (its digest) and its age before any host changes.
 
 One module-scoped run, kept cheap: thirteen inventory names spread over the lab's three
 Debian containers (same ssh port, different names), one host per wave, no reboot, no
-restart. Before it, each refused run stops on the controller before any host is contacted:
+restart, no snapshot. Names of one container must never run at once (apt's locks, one
+host cache): the runs use one fork, and the scan reads the index refreshed beforehand. Before it, each refused run stops on the controller before any host is contacted:
 a reviewed plan under a changed policy (both digests named) and a reviewed plan older than
 the policy's ``plan.max_age_hours``. The rollout itself is that reviewed plan run under the
 changed policy with ``patchpilot_replan=true``: a fresh plan replaces it.
@@ -39,12 +40,12 @@ def policy(change_ticket: str) -> dict:
             "reject": [{"package": "pplab-legacy", "reason": "major upgrade needs sign-off", "expires": "2099-12-31"}],
             "allow_removals": True,
         },
-        "rollout": {"canary": {"hosts": [ALIASES[0]]}, "soak_minutes": 0, "waves": [1] * (WAVES - 1),
+        "rollout": {"canary": {"hosts": [ALIASES[0]]}, "soak_minutes": 0, "waves": [1] * (WAVES - 2) + ["rest"],
                     "minutes_per_host": 1},
         "budget": {"max_failed": 0},
         "reboot": "never",
         "restart_services": False,
-        "snapshot": {"default": "package"},
+        "snapshot": {"default": "none"},
         "health_checks": {"failed_units": False, "journal_errors_max": None},
     }
 
@@ -54,7 +55,9 @@ def alias_inventory(lab, path: Path) -> str:
     lab_inventory = yaml.safe_load((Path(lab.inventory).parent / "hosts.yml").read_text(encoding="utf-8"))
     assets = yaml.safe_load(Path(lab.inventory).read_text(encoding="utf-8"))
     hosts = lab_inventory["all"]["children"]["lab"]["hosts"]
-    inventory = {"all": {"vars": {**lab_inventory["all"]["vars"], **assets.get("host_vars", {})},
+    shared = {**lab_inventory["all"]["vars"], **assets.get("host_vars", {}),
+              "patchpilot_update_cache": False, "patchpilot_backup_required": False}
+    inventory = {"all": {"vars": shared,
                          "hosts": {alias: dict(hosts[DEBIAN[n % len(DEBIAN)]]) for n, alias in enumerate(ALIASES)}}}
     path.write_text(yaml.safe_dump(inventory, sort_keys=False), encoding="utf-8")
     return str(path)
@@ -71,7 +74,7 @@ class Runs:
         path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
         argv = [str(VENV_BIN / "ansible-playbook"), "-i", self.inventory, str(ROOT / "playbooks" / name),
                 "-e", f"patchpilot_policy={path}", "-e", f"patchpilot_run_base={self.runs}",
-                "-e", f"patchpilot_plan_dir={self.plans}", *extra]
+                "-e", f"patchpilot_plan_dir={self.plans}", "--forks", "1", *extra]
         return subprocess.run(argv, cwd=self.folder, env=ansible_env(), capture_output=True, text=True,
                               timeout=2400, check=False)
 
@@ -83,6 +86,8 @@ def explain(proc: subprocess.CompletedProcess) -> str:
 @pytest.fixture(scope="module")
 def planned_run(lab, tmp_path_factory):
     lab.reset(*DEBIAN)
+    for name in DEBIAN:
+        lab.ssh(lab.host(name), "sudo apt-get update -qq")
     runs = Runs(lab, tmp_path_factory.mktemp("plan-drives-run"))
     reviewed_policy, run_policy = policy("CHG-REVIEWED"), policy("CHG-CHANGED")
     started = time.monotonic()
