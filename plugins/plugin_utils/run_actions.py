@@ -118,7 +118,7 @@ def installed_versions(read_back) -> dict:
             raise AnsibleActionFail(f"installed[{index}]: expected a package record with a name, got {record!r}")
         state = record.get("status")
         if record.get("version") and (state is None or str(state).strip().lower() in INSTALLED_STATES):
-            found[str(record["name"]).split(":")[0]] = str(record["version"])
+            found[str(record["name"]).split(":", maxsplit=1)[0]] = str(record["version"])
     return found
 
 

@@ -67,8 +67,8 @@ def base(tmp_path):
 @pytest.mark.parametrize("read_back", [DPKG_QUERY, RECORDS], ids=["dpkg-query text", "package records"])
 def test_the_final_state_is_kept_in_the_hosts_archive(base, read_back):
     observed = act("run_host_final", base, installed=read_back)
-    assert observed["as_planned"] and observed["installed"] == {"openssl": "3.0.15-1~deb12u1",
-                                                                 "libc6": "2.36-9+deb12u9"}
+    assert observed["as_planned"]
+    assert observed["installed"] == {"openssl": "3.0.15-1~deb12u1", "libc6": "2.36-9+deb12u9"}
     final = base / RUN_ID / "archive" / "web1" / "final.json"
     assert json.loads(final.read_text())["installed"] == observed["installed"]
     assert act("run_host_final", base, dpkg_query=DPKG_QUERY)["as_planned"]  # the old option name
@@ -178,10 +178,9 @@ def test_a_reviewed_plan_is_checked_against_the_policy_and_its_age(tmp_path):
     stale = write(tmp_path / "stale.json", make_plan(run_id="r0", created=old))
     with pytest.raises(AnsibleActionFail, match=r"was made 73 hours ago .* plan.max_age_hours \(72\)"):
         act("run_open", runs, run_id=None, scope=SCOPE, policy=POLICY, plan_file=stale)
-    assert act("run_open", runs, run_id=None, scope=SCOPE, policy=dict(POLICY, plan={"max_age_hours": 100}),
-               plan_file=write(tmp_path / "stale2.json", make_plan(run_id="r0", created=old,
-                                                                  policy=dict(POLICY, plan={"max_age_hours": 100})))
-               )["plan_file"]
+    longer = dict(POLICY, plan={"max_age_hours": 100})
+    kept = write(tmp_path / "stale2.json", make_plan(run_id="r0", created=old, policy=longer))
+    assert act("run_open", runs, run_id=None, scope=SCOPE, policy=longer, plan_file=kept)["plan_file"] == kept
 
 
 def test_a_reviewed_plan_keeps_its_versions_and_gets_the_runs_id(tmp_path):
