@@ -8,10 +8,11 @@ asset record and the update records of records.py), the inventory's groups
 and the time the plan is made, and returns one JSON-able dict, the same for
 the same inputs (only ``run_id`` is random when none is given).
 
-The plan (format 1)::
+The plan (format 2)::
 
-    {"format": 1, "run_id": "20261127T221500Z-1a2b3c", "created": ISO UTC,
+    {"format": 2, "run_id": "20261127T221500Z-1a2b3c", "created": ISO UTC,
      "change_ticket", "policy_digest": "sha256:...", "timezone": the policy's,
+     "settings": {notifications, hooks: {pre_wave, post_wave}},     # the run's slice of the policy
      "emergency": bool, "bypassed": ["windows", "freezes"] (what an emergency skipped),
      "approved_set": {host: {name (name:arch for two arches): version}},
      "version_drift": [{name, arch, release, versions: {version: [hosts]}}],
@@ -26,10 +27,29 @@ The plan (format 1)::
                 removals: [{name, arch, from_version}],       # allowed removals
                 excluded: [{name, arch, version, effect, reason, until?}],
                 refused: [{name, arch, version, effect, reason, until?}],
-                transaction_refused, reboot_expected, reboot_reasons, snapshot}],
+                transaction_refused, reboot_expected, reboot_reasons, snapshot,
+                package_manager,              # the scan's backend, else the asset's (apt, dnf, zypper ...)
+                settings: {health_checks, hooks: {pre_host, post_host}, reboot,
+                           restart_services (restart, flag or none), soak_minutes,
+                           automatic_updaters}}],
      "summary": {hosts, rollout, nothing_to_do, refused, unscannable, waves, ...}}
 
 Times in ``waves`` and ``hosts`` are ISO 8601 in the policy's time zone.
+
+Run-time settings
+    The plan carries what the run needs of the policy, so that a run (and
+    a rerun) does what was planned and reviewed, not what the policy file
+    says by then: per host (:func:`host_settings`) its health checks, its
+    pre-host and post-host hooks, the reboot mode, what to do with the
+    services still running replaced files (``restart_services``: the
+    policy's ``true`` is ``restart``, ``flag`` is ``flag``, ``false`` is
+    ``none``: neither restarted nor flagged), the soak (the canary's
+    ``rollout.soak_minutes``, 0 for the other waves) and what to do with an
+    automatic updater (``automatic_updaters``: report or pause); for the
+    whole run (:func:`run_settings`) the notification targets and the
+    pre-wave and post-wave hooks. ``policy_digest`` says which policy the
+    plan was made from (rollout.py's checks compare it with the policy of
+    a rerun or of a run given a reviewed plan).
 
 The rules, in the order the planner applies them:
 
@@ -145,10 +165,15 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import sort_key
 
-__all__ = ["FORMAT", "HOST_STATUSES", "PlanError", "build_plan", "make_run_id", "policy_digest"]
+__all__ = ["FORMAT", "HOST_STATUSES", "PlanError", "build_plan", "host_settings", "make_run_id", "policy_digest",
+           "run_settings"]
 
 #: The plan's shape; a reader refuses any other.
-FORMAT = 1
+FORMAT = 2
+#: What the policy's ``restart_services`` means for the run.
+RESTART_MODES = {True: "restart", "flag": "flag", False: "none"}
+#: Keys of a validated policy that say what validating it found, not what it asks for.
+_NOT_POLICY = ("warnings", "notes")
 HOST_STATUSES = ("rollout", "nothing_to_do", "refused", "unscannable")
 #: How far ahead the planner looks for a window.
 HORIZON = timedelta(days=366)
@@ -168,7 +193,13 @@ class PlanError(ValueError):
 # ---------------------------------------------------------------------------
 
 def policy_digest(policy: Mapping) -> str:
-    """sha256 of the policy as canonical JSON (sorted keys, no spaces)."""
+    """sha256 of the policy as canonical JSON (sorted keys, no spaces).
+
+    What validation found (``warnings``, such as a rejection that expired
+    today, and ``notes``) is left out: the same policy has the same digest
+    on another day.
+    """
+    policy = {key: value for key, value in policy.items() if key not in _NOT_POLICY}
     text = json.dumps(policy, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -713,6 +744,38 @@ def _schedule(waves: list, policy: Mapping, now: datetime, clock: _Clock, zone, 
 # The plan
 # ---------------------------------------------------------------------------
 
+def host_settings(policy: Mapping, canary: bool = False) -> dict:
+    """The run-time slice of the policy for one host (see "Run-time settings" above)."""
+    hooks = policy.get("hooks") or {}
+    restart = policy.get("restart_services", "flag")
+    return {
+        "health_checks": dict(policy.get("health_checks") or {}),
+        "hooks": {"pre_host": list(hooks.get("pre_host") or ()), "post_host": list(hooks.get("post_host") or ())},
+        "reboot": policy.get("reboot", "if_required"),
+        "restart_services": RESTART_MODES.get(restart if isinstance(restart, bool) else str(restart), "flag"),
+        "soak_minutes": int((policy.get("rollout") or {}).get("soak_minutes") or 0) if canary else 0,
+        "automatic_updaters": policy.get("automatic_updaters", "report"),
+    }
+
+
+def run_settings(policy: Mapping) -> dict:
+    """The run-time slice of the policy for the whole run: notifications, pre-wave and post-wave hooks."""
+    hooks = policy.get("hooks") or {}
+    return {"notifications": list(policy.get("notifications") or ()),
+            "hooks": {"pre_wave": list(hooks.get("pre_wave") or ()), "post_wave": list(hooks.get("post_wave") or ())}}
+
+
+def _package_manager(result: Mapping):
+    """The host's package manager: the backend its scan used (its update records'), else the asset record's."""
+    backends = {r.get("backend") for r in result.get("updates") or () if isinstance(r, Mapping) and r.get("backend")}
+    if len(backends) == 1:
+        return backends.pop()
+    asset = result.get("asset") if isinstance(result.get("asset"), Mapping) else {}
+    if isinstance(asset.get("patchpilot_asset"), Mapping):
+        asset = asset["patchpilot_asset"]
+    return str(asset["package_manager"]) if asset.get("package_manager") else None
+
+
 def _budget(policy: Mapping, rollout_hosts: int) -> dict:
     budget = policy.get("budget") or {}
     given = budget.get("max_failed", 0)
@@ -760,7 +823,8 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
         entry = {"host": host, "status": None, "reason": None, "wave": None, "window": None,
                  "emergency": False, "emergency_reasons": [], "packages": [], "removals": [],
                  "excluded": [], "refused": [], "transaction_refused": False,
-                 "reboot_expected": False, "reboot_reasons": [], "snapshot": snapshots[host]}
+                 "reboot_expected": False, "reboot_reasons": [], "snapshot": snapshots[host],
+                 "package_manager": _package_manager(result), "settings": host_settings(policy)}
         if updates is None:
             entry.update(status="unscannable",
                          reason=result.get("reason") or result.get("error") or "no scan result (host unreachable)")
@@ -809,6 +873,7 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
                           schedule=planned["schedule"], deferred=planned["deferred"]))
         for slot in planned["schedule"]:
             for host in slot["hosts"]:
+                hosts[host].update(settings=host_settings(policy, canary=wave["canary"]))
                 hosts[host].update(wave=wave["wave"], window={"name": slot["window"], "start": slot["start"],
                                                               "end": slot["end"]})
 
@@ -833,6 +898,7 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
         "created": now.astimezone(timezone.utc).isoformat(),
         "change_ticket": policy.get("change_ticket"),
         "policy_digest": policy_digest(policy),
+        "settings": run_settings(policy),
         "timezone": str(getattr(zone, "key", "UTC")),
         "emergency": emergency,
         "bypassed": clock.bypassed,

@@ -7,7 +7,7 @@ Plain Python, no Ansible runtime. A run directory::
     <base>/<run_id>/            mode 0750
         run.json                {"format": 1, "run_id", "state", "started", "finished",
                                  "change_ticket", "policy_digest", "scope", "scope_key", "hosts"}
-        plan.json               the plan (planner.py), as made
+        plan.json               the plan (planner.py, format 2; format 1 still read), as made
         hosts/<host>.json       {"format": 1, "host", "phase", "history": [{"phase", "at", "detail"}]}
         archive/<host>/         what the roles keep of a host; final.json, its state at the end
         summary.json            the run's end, per host
@@ -76,6 +76,10 @@ __all__ = [
 
 #: The shape of run.json, the host files and the lock file; a reader refuses any other.
 FORMAT = 1
+#: The plan formats a run directory may hold (planner.py): a run starts from the newest
+#: only; an older run's plan (format 1) is still read, to report or close that run.
+PLAN_FORMAT = 2
+PLAN_FORMATS = (1, 2)
 PHASES = ("pending", "preflight", "staged", "snapshotted", "patched", "verified", "done", "failed", "rolled_back")
 #: A host whose run was closed (:meth:`RunDir.close`) before it was done; only closing sets it.
 ABANDONED = "abandoned"
@@ -387,8 +391,10 @@ class RunDir:
         """
         if os.path.exists(self.run_path):
             raise RunRecordError(f"{self.path}: run {self.run_id} was started already; load it to resume")
-        if not isinstance(plan, dict) or plan.get("format") != 1:
-            raise RunRecordError("plan: expected a plan of format 1")
+        if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
+            found = plan.get("format") if isinstance(plan, dict) else type(plan).__name__
+            raise RunRecordError(f"plan: format {found!r} is not {PLAN_FORMAT}: make the plan again"
+                                 " (playbooks/plan.yml) with this version of patchpilot")
         if plan.get("run_id") not in (None, self.run_id):
             raise RunRecordError(f"plan: made for run {plan.get('run_id')}, not {self.run_id}")
         key, text = scope_key(scope)
@@ -401,6 +407,30 @@ class RunDir:
                "change_ticket": plan.get("change_ticket"), "policy_digest": plan.get("policy_digest"),
                "scope": text, "scope_key": key, "hosts": len(self._plan_hosts(plan))}
         write_json(self.run_path, run)  # last: a run.json means the run's files are all there
+        return run
+
+    @_writer
+    def replace_plan(self, plan: dict) -> dict:
+        """Replace a running run's plan (its pending hosts replanned, plancheck.replan_pending).
+
+        The new plan must be of the current format and hold the same hosts in its waves
+        or fewer: a host it no longer plans keeps its record, and is left out of the run.
+        run.json keeps the new policy digest.
+        """
+        run = self.run
+        if run["state"] != "running":
+            raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']}: its plan stays as it was")
+        if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
+            raise RunRecordError(f"plan: a replaced plan must be of format {PLAN_FORMAT}")
+        if plan.get("run_id") != self.run_id:
+            raise RunRecordError(f"plan: made for run {plan.get('run_id')}, not {self.run_id}")
+        known = set(self.hosts())
+        added = [host for host in self._plan_hosts(plan) if host not in known]
+        if added:
+            raise RunRecordError(f"plan: hosts {', '.join(added)} are not in run {self.run_id}")
+        write_json(self.plan_path, plan)
+        run["policy_digest"] = plan.get("policy_digest")
+        write_json(self.run_path, run)
         return run
 
     @classmethod
@@ -422,7 +452,12 @@ class RunDir:
 
     @property
     def plan(self) -> dict:
-        return _checked(read_json(self.plan_path, "plan"), self.plan_path, "plan")
+        plan = read_json(self.plan_path, "plan")
+        if not isinstance(plan, dict) or plan.get("format") not in PLAN_FORMATS:
+            found = plan.get("format") if isinstance(plan, dict) else type(plan).__name__
+            raise RunRecordError(f"{self.plan_path}: plan format {found!r} is not one of"
+                                 f" {', '.join(map(str, PLAN_FORMATS))}")
+        return plan
 
     @staticmethod
     def _plan_hosts(plan: dict) -> list:

@@ -13,7 +13,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.playbook.task import Task
 
-from ansible_collections.patchpilot.fleet.plugins.action import run_close, run_record
+from ansible_collections.patchpilot.fleet.plugins.action import run_close, run_open
+from ansible_collections.patchpilot.fleet.plugins.module_utils.planner import policy_digest
 from ansible_collections.patchpilot.fleet.plugins.module_utils.runrecord import RunDir, RunLock
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -31,15 +32,16 @@ def action(module, check_mode=False, **args):
 
 
 def find(base, scope):
-    """What patch.yml asks to decide whether to resume."""
-    return action(run_record, action="find", base_dir=str(base), scope=scope)
+    """What patch.yml asks to decide whether to resume (run_open)."""
+    opened = action(run_open, base_dir=str(base), scope=scope, policy={})
+    return {"changed": opened["changed"], "found": opened["resume"], "run_id": opened["run_id"] if opened["resume"] else None}
 
 
 def start(base, run_id, scope, phases=None):
     """A run of web1 (wave 0), web2 and db1 (wave 1), with ``phases`` recorded."""
     run = RunDir(str(base), run_id)
     hosts = [{"host": "web1", "wave": 0}, {"host": "web2", "wave": 1}, {"host": "db1", "wave": 1}]
-    run.start({"format": 1, "run_id": run_id, "hosts": hosts}, scope)
+    run.start({"format": 2, "run_id": run_id, "hosts": hosts, "policy_digest": policy_digest({})}, scope)
     for host, path in (phases or {}).items():
         for phase in path:
             run.record(host, phase)

@@ -66,7 +66,7 @@ def test_the_scope_lock(lock, stale, action, says):
 def started(base):
     run = RunDir(base, RUN_ID)
     rows = [{"host": host, "wave": wave} for wave, host in enumerate(HOSTS)]
-    run.start({"format": 1, "run_id": RUN_ID, "hosts": rows}, list(HOSTS), at=T0)
+    run.start({"format": 2, "run_id": RUN_ID, "hosts": rows}, list(HOSTS), at=T0)
     return run
 
 

@@ -135,7 +135,9 @@ def problems(excinfo) -> list:
 
 def canonical_digest(policy: dict) -> str:
     """The plan's policy digest as the plan format defines it, computed here: sha256 of the
-    policy as JSON with sorted keys and no spaces, UTF-8."""
+    policy as JSON with sorted keys and no spaces, UTF-8, without what validation found
+    (warnings, notes)."""
+    policy = {k: v for k, v in policy.items() if k not in ("warnings", "notes")}
     text = json.dumps(policy, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -663,7 +665,7 @@ def test_same_inputs_same_plan_whatever_their_order():
 def test_run_id_and_identity_fields():
     plan = build_plan(make_policy(), fleet(), GROUPS, NOW)
     assert re.fullmatch(r"20261127T200000Z-[0-9a-f]{6}", plan["run_id"])
-    assert plan["format"] == FORMAT == 1
+    assert plan["format"] == FORMAT == 2
     assert plan["created"] == "2026-11-27T20:00:00+00:00"
     assert plan["change_ticket"] == "CHG-4711"
     assert plan["policy_digest"] == canonical_digest(make_policy())
@@ -690,5 +692,8 @@ def test_plan_from_a_policy_as_policy_py_validates_it():
     validated = policy_mod.validate_policy(written, today="2026-11-27")
     plan = build_plan(validated, fleet(), GROUPS, NOW, run_id="r1")
     expected = plan_for()
-    for key in ("waves", "hosts", "approved_set", "budget", "summary"):
+    for key in ("waves", "approved_set", "budget", "summary"):
         assert plan[key] == expected[key], key
+    # the settings carry the validated policy's defaults (health checks, ...): compared below
+    assert [dict(h, settings=None) for h in plan["hosts"]] == [dict(h, settings=None) for h in expected["hosts"]]
+    assert plan["hosts"][0]["settings"]["health_checks"] == validated["health_checks"]

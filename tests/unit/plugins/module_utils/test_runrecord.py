@@ -38,7 +38,7 @@ def plan(run_id=RUN_ID):
     """The parts of a plan the run record reads: hosts with their waves."""
     rows = [{"host": "app1", "wave": 0}, {"host": "web1", "wave": 1}, {"host": "web2", "wave": 2},
             {"host": "db2", "wave": 1}, {"host": "db1", "wave": None}]
-    return {"format": 1, "run_id": run_id, "change_ticket": "CHG-4711", "policy_digest": "sha256:00",
+    return {"format": 2, "run_id": run_id, "change_ticket": "CHG-4711", "policy_digest": "sha256:00",
             "hosts": rows}
 
 
@@ -179,8 +179,20 @@ def test_load_refuses_missing_and_foreign_records(tmp_path):
 def test_start_checks_the_plan(tmp_path):
     with pytest.raises(RunRecordError, match="made for run other, not"):
         RunDir(tmp_path, RUN_ID).start(plan("other"), HOSTS)
-    with pytest.raises(RunRecordError, match="expected a plan of format 1"):
+    with pytest.raises(RunRecordError, match="plan: format None is not 2: make the plan again"):
         RunDir(tmp_path, RUN_ID).start({"hosts": []}, HOSTS)
+    with pytest.raises(RunRecordError, match="plan: format 1 is not 2"):
+        RunDir(tmp_path, RUN_ID).start(dict(plan(RUN_ID), format=1), HOSTS)
+
+
+def test_a_started_run_with_a_format_1_plan_is_still_read(tmp_path):
+    run = RunDir(tmp_path, RUN_ID)
+    run.start(plan(RUN_ID), HOSTS)
+    write_json(run.plan_path, dict(plan(RUN_ID), format=1))
+    assert RunDir.load(tmp_path, RUN_ID).plan["format"] == 1
+    write_json(run.plan_path, dict(plan(RUN_ID), format=3))
+    with pytest.raises(RunRecordError, match="plan format 3 is not one of 1, 2"):
+        RunDir.load(tmp_path, RUN_ID).plan.get("format")
 
 
 def test_latest_unfinished_by_scope(tmp_path):
@@ -580,3 +592,21 @@ def test_a_killed_writer_leaves_a_temporary_that_the_next_open_removes(tmp_path,
     assert temporaries(hosts) == [] and (hosts / "db2.json").read_text() == before
     assert reopened.swept == [f"hosts/{left}"]
     assert reopened.host("db2")["phase"] == "pending"
+
+
+def test_replace_plan_keeps_the_runs_hosts_and_records_the_new_digest(tmp_path):
+    run = started(tmp_path)
+    replanned = dict(plan(), policy_digest="sha256:11",
+                     hosts=[dict(h, wave=None) if h["host"] == "web2" else h for h in plan()["hosts"]])
+    run.replace_plan(replanned)
+    assert run.plan["policy_digest"] == "sha256:11" and run.run["policy_digest"] == "sha256:11"
+    assert "web2" not in run.hosts()  # no longer planned: out of the run
+    with pytest.raises(RunRecordError, match="hosts db1, web2 are not in run"):
+        run.replace_plan(dict(plan(), hosts=[dict(h, wave=3) for h in plan()["hosts"]]))
+    with pytest.raises(RunRecordError, match="must be of format 2"):
+        run.replace_plan(dict(plan(), format=1))
+    with pytest.raises(RunRecordError, match="made for run other"):
+        run.replace_plan(plan("other"))
+    run.finish("failed")
+    with pytest.raises(RunRecordError, match="is failed: its plan stays as it was"):
+        run.replace_plan(replanned)
