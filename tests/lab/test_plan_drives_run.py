@@ -1,6 +1,10 @@
 """The plan drives the run, on the lab: more than twelve waves, and a reviewed plan checked
 against the policy (its digest) and its age before any host changes.
 
+The run's policy pauses the automatic updaters (``automatic_updaters: pause``): web01 is
+made to look like a host with unattended-upgrades on (as in test_updaters.py), so each of its
+names pauses them before its snapshot and puts them back after; the units end as they were.
+
 One module-scoped run, kept cheap: thirteen inventory names spread over the lab's three
 Debian containers (same ssh port, different names), one host per wave, no reboot, no
 restart, no snapshot. Names of one container must never run at once (apt's locks, one
@@ -23,6 +27,7 @@ import yaml
 
 from labkit import ROOT, VENV_BIN, ansible_env
 from test_rollout import DEBIAN, dpkg
+from test_updaters import units
 
 pytestmark = pytest.mark.lab
 
@@ -47,6 +52,7 @@ def policy(change_ticket: str) -> dict:
         "restart_services": False,
         "snapshot": {"default": "none"},
         "health_checks": {"failed_units": False, "journal_errors_max": None},
+        "automatic_updaters": "pause",
     }
 
 
@@ -88,6 +94,12 @@ def planned_run(lab, tmp_path_factory):
     lab.reset(*DEBIAN)
     for name in DEBIAN:
         lab.ssh(lab.host(name), "sudo apt-get update -qq")
+    # web01 looks like a host with unattended-upgrades installed and on (all the check reads)
+    lab.ssh(lab.host("web01"), "printf '[Service]\\nType=oneshot\\nExecStart=/bin/true\\n' "
+                               "| sudo tee /etc/systemd/system/unattended-upgrades.service && "
+                               "printf 'APT::Periodic::Unattended-Upgrade \"1\";\\n' "
+                               "| sudo tee /etc/apt/apt.conf.d/20auto-upgrades && sudo systemctl daemon-reload")
+    updaters_before = units(lab, lab.host("web01"))
     runs = Runs(lab, tmp_path_factory.mktemp("plan-drives-run"))
     reviewed_policy, run_policy = policy("CHG-REVIEWED"), policy("CHG-CHANGED")
     started = time.monotonic()
@@ -104,7 +116,8 @@ def planned_run(lab, tmp_path_factory):
     refused_at = {name: dpkg(lab, name) for name in DEBIAN}
     rollout = runs.playbook("patch.yml", run_policy, "-e", f"patchpilot_plan_file={reviewed}",
                             "-e", "patchpilot_replan=true")
-    yield {"runs": runs, "reviewed": reviewed_plan, "changed": changed, "too_old": too_old, "rollout": rollout,
+    updaters_after = units(lab, lab.host("web01"))
+    yield {"updaters_before": updaters_before, "updaters_after": updaters_after, "runs": runs, "reviewed": reviewed_plan, "changed": changed, "too_old": too_old, "rollout": rollout,
            "before": before, "refused_at": refused_at, "seconds": time.monotonic() - started}
     lab.reset(*DEBIAN)
 
@@ -153,3 +166,20 @@ def test_with_replan_a_fresh_plan_of_thirteen_waves_runs_one_host_per_wave(lab, 
         for package in entries[ALIASES[n]]["packages"]:
             assert after[name].get(package["name"]) == package["version"], (name, package)
     print(f"plan drives the run: {planned_run['seconds']:.0f} s for the module's runs")
+
+
+def test_the_automatic_updaters_are_paused_for_each_host_and_put_back(planned_run):
+    assert planned_run["rollout"].returncode == 0, explain(planned_run["rollout"])
+    before, after = planned_run["updaters_before"], planned_run["updaters_after"]
+    assert before["apt-daily-upgrade.timer"] == ("enabled", "active") and after == before, (before, after)
+    run_dir = next(p for p in planned_run["runs"].runs.iterdir() if (p / "run.json").is_file())
+    for n, alias in enumerate(ALIASES):
+        detail = json.loads((run_dir / "hosts" / f"{alias}.json").read_text(encoding="utf-8"))["history"][-1]["detail"]
+        state_file = run_dir / "archive" / alias / "updaters.json"
+        if DEBIAN[n % len(DEBIAN)] != "web01":
+            continue
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        assert state["resumed"] is True and [u["unit"] for u in state["paused"]] == \
+            ["apt-daily-upgrade.timer", "apt-daily-upgrade.service"], (alias, state)
+        assert detail["updaters"]["action"] == "resume" and detail["updaters"]["restored"] is True, (alias, detail)
+        assert detail["updaters_unrestored"] is None, (alias, detail)
