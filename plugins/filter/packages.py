@@ -76,6 +76,7 @@ class FilterModule:
             "rollback_check": rollback_check,
             "preflight_check": preflight_check,
             "command_steps": rollback.command_steps,
+            "rollback_record": rollback.rollback_record,
             "packages_to_keep": package_plans.packages_to_keep,
             "version_drift": package_plans.version_drift,
             "plan_versions_installed": package_plans.plan_versions_installed,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.installed_packages import by_name, same_version
 
-__all__ = ["command_steps", "rollback_check", "rollback_outcomes", "touched_names"]
+__all__ = ["command_steps", "rollback_check", "rollback_outcomes", "rollback_record", "touched_names"]
 
 
 def touched_names(snapshot: dict, entry: dict, kept=()) -> list:
@@ -61,6 +61,21 @@ def rollback_check(baseline: dict, records: list, touched=()) -> dict:
                + (": " + "; ".join(d["text"] for d in others) if others else ""))
     return {"versions_restored": not mismatches, "mismatches": mismatches, "other_differences": others,
             "message": message}
+
+
+def rollback_record(result, unhealthy=None, failed_checks=()) -> dict:
+    """The detail recorded with ``rolled_back``: the rollback role's result and its two facts.
+
+    ``result`` is rollback_result (versions_restored true unless it says false: the
+    role fails the host otherwise); ``unhealthy`` the health check's message when the
+    check after the rollback failed, else None; ``failed_checks`` that check's failures.
+    """
+    detail = dict(result) if isinstance(result, dict) else {}
+    healthy = unhealthy is None
+    detail.update(versions_restored=detail.get("versions_restored", True) is not False, healthy=healthy,
+                  health_message=None if healthy else str(unhealthy),
+                  failed_checks=[] if healthy else list(failed_checks or ()))
+    return detail
 
 
 def rollback_outcomes(records: dict) -> dict:
