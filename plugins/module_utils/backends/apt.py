@@ -23,6 +23,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_simulation im
     AptSimulationError,
     parse_apt_simulation,
 )
+from ansible_collections.patchpilot.fleet.plugins.module_utils.candidates import CandidatesError, parse_apt_policy
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     BackendError,
     classify_release,
@@ -203,15 +204,14 @@ def collect_apt_get(run, options) -> list:
 def _kept_back(run, names, options) -> list:
     """Versions of kept-back packages, from one ``apt-cache policy`` call for all of them."""
     rc, out, _err = run(["apt-cache", "policy", "--", *names], environ_update=APT_ENV)
-    records = []
     if rc != 0:
-        return records
-    for block in re.split(r"\n(?=\S)", out or ""):
-        match = re.match(r"^(\S+):\n\s+Installed: (\S+)\n\s+Candidate: (\S+)", block)
-        if match and match.group(2) != "(none)" and match.group(3) != "(none)":
-            name = match.group(1).split(":")[0]
-            records.append(_record(name, None, match.group(2), match.group(3), [], "kept_back", options))
-    return records
+        return []
+    try:
+        found = parse_apt_policy(out or "")
+    except CandidatesError:
+        return []
+    return [_record(name.split(":")[0], None, item["installed"], item["candidate"], [], "kept_back", options)
+            for name, item in found.items() if item["installed"] and item["candidate"]]
 
 
 def _last_error(text: str) -> str:
