@@ -3,7 +3,7 @@
 """Maintenance windows and freezes: when patching may run.
 
 The ``windows`` section of the policy (see policy.py), as
-:func:`validate_windows` returns it::
+:func:`normal_windows` returns it (the policy checks it first)::
 
     {
         "timezone": "Europe/Berlin",          # IANA name; default UTC
@@ -47,7 +47,7 @@ Times
 
 Each function takes the validated ``windows`` section, a whole validated
 policy (its ``windows`` key is used), or a ``windows`` section as written
-(it is validated first; ValueError lists its problems).
+(it is checked first, as the policy checks it; ValueError lists its problems).
 
 Plain Python, no Ansible runtime.
 """
@@ -62,7 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "DEFAULT_TIMEZONE", "WEEKDAYS", "frozen", "in_window", "next_window", "parse_date", "parse_time",
-    "show_value", "unknown_keys", "validate_windows", "window_occurrences", "windows_between",
+    "normal_windows", "show_value", "unknown_keys", "window_occurrences", "windows_between", "zone_known",
 ]
 
 #: Weekday names as the policy writes them, Monday first (date.weekday() order).
@@ -70,9 +70,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _LONG_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_TIMEZONE = "UTC"
 
-_SECTION_KEYS = ("timezone", "maintenance", "freezes")
-_WINDOW_KEYS = ("name", "days", "start", "end")
-_FREEZE_KEYS = ("start", "end", "reason")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: How far next_window looks ahead before it gives up (freezes can be long).
@@ -132,13 +129,6 @@ def parse_time(value, *, allow_24=False) -> time | None:
     return time(hours, minutes)
 
 
-def _time_problem(value, path: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (f"{path}: expected a time \"HH:MM\", got the number {value} "
-                f"(quote the time: an unquoted 01:30 is a base-60 number in YAML 1.1)")
-    return f"{path}: expected a time \"HH:MM\" from 00:00 to 23:59, got {show_value(value)}"
-
-
 def parse_date(value) -> date | None:
     """A date from a date object or an ISO "YYYY-MM-DD" string; None when it is not one."""
     if isinstance(value, datetime):
@@ -173,142 +163,36 @@ def _day(value) -> str | None:
     return None
 
 
-def _nonempty_str(value) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+def zone_known(name) -> bool:
+    """True when ``name`` is an IANA time zone this machine knows."""
+    return _zone(name) is not None
 
 
-def _validate_window(item, path: str, problems: list) -> dict | None:
-    if not isinstance(item, Mapping):
-        problems.append(f"{path}: expected a mapping with name, days, start and end, got {show_value(item)}")
-        return None
-    problems.extend(unknown_keys(item, _WINDOW_KEYS, path))
-    ok = True
-    name = item.get("name")
-    if name is None:
-        problems.append(f"{path}.name: required")
-        ok = False
-    elif not _nonempty_str(name):
-        problems.append(f"{path}.name: expected a non-empty string, got {show_value(name)}")
-        ok = False
-    days = item.get("days", list(WEEKDAYS))
-    day_list = []
-    if not isinstance(days, (list, tuple)) or not days:
-        problems.append(f"{path}.days: expected a list of weekdays ({', '.join(WEEKDAYS)}), got {show_value(days)}")
-        ok = False
-    else:
-        for index, day in enumerate(days):
-            word = _day(day)
-            if word is None:
-                problems.append(f"{path}.days[{index}]: {show_value(day)} is not a weekday ({', '.join(WEEKDAYS)})")
-                ok = False
-            else:
-                day_list.append(word)
-    times = {}
-    for key in ("start", "end"):
-        if key not in item or item[key] is None:
-            problems.append(f"{path}.{key}: required (a time \"HH:MM\")")
-            ok = False
-            continue
-        parsed = parse_time(item[key], allow_24=(key == "end"))
-        if parsed is None:
-            problems.append(_time_problem(item[key], f"{path}.{key}"))
-            ok = False
-        else:
-            times[key] = parsed
-    if len(times) == 2 and times["start"] == times["end"]:
-        problems.append(f"{path}: start and end are both {times['start']:%H:%M}; a window needs a length")
-        ok = False
-    if not ok:
-        return None
-    return {
-        "name": name.strip(),
-        "days": [day for day in WEEKDAYS if day in day_list],
-        "start": f"{times['start']:%H:%M}",
-        "end": f"{times['end']:%H:%M}",
-    }
+def normal_windows(section) -> dict:
+    """The normal form of a ``windows`` section that the policy's schema and checks accepted.
 
-
-def _validate_freeze(item, path: str, problems: list) -> dict | None:
-    if not isinstance(item, Mapping):
-        problems.append(f"{path}: expected a mapping with start, end and reason, got {show_value(item)}")
-        return None
-    problems.extend(unknown_keys(item, _FREEZE_KEYS, path))
-    ok = True
-    dates = {}
-    for key in ("start", "end"):
-        if item.get(key) is None:
-            problems.append(f"{path}.{key}: required (a date YYYY-MM-DD)")
-            ok = False
-            continue
-        parsed = parse_date(item[key])
-        if parsed is None:
-            problems.append(f"{path}.{key}: expected a date YYYY-MM-DD, got {show_value(item[key])}")
-            ok = False
-        else:
-            dates[key] = parsed
-    if len(dates) == 2 and dates["end"] < dates["start"]:
-        problems.append(f"{path}: end {dates['end']} is before start {dates['start']}")
-        ok = False
-    reason = item.get("reason")
-    if reason is None:
-        problems.append(f"{path}.reason: required (say why changes are frozen)")
-        ok = False
-    elif not _nonempty_str(reason):
-        problems.append(f"{path}.reason: expected a non-empty string, got {show_value(reason)}")
-        ok = False
-    if not ok:
-        return None
-    return {"start": dates["start"].isoformat(), "end": dates["end"].isoformat(), "reason": reason.strip()}
-
-
-def validate_windows(section, path: str = "windows") -> tuple:
-    """Check a ``windows`` section and fill in its defaults.
-
-    Returns ``(windows, problems)``: the normalised section (module
-    docstring; weekdays as ``mon``..``sun`` in week order, times as
-    ``HH:MM``, dates as ISO strings) and a list of ``"path: message"``
-    strings, one per problem, every problem found (the section is only
-    meaningful when the list is empty).
+    Weekdays as ``mon``..``sun`` in week order (every day when none are
+    given), times as ``HH:MM`` (an end of 24:00 is 00:00), dates as ISO
+    strings, names and reasons without surrounding blanks. The checking is
+    the policy's (docs/policy.schema.json and the named checks in
+    policy_checks); this only puts accepted values in one form.
     """
-    problems: list = []
-    result = {"timezone": DEFAULT_TIMEZONE, "maintenance": [], "freezes": []}
-    if section is None:
-        return result, problems
-    if not isinstance(section, Mapping):
-        return result, [f"{path}: expected a mapping with timezone, maintenance and freezes, got {show_value(section)}"]
-    problems.extend(unknown_keys(section, _SECTION_KEYS, path))
-
-    name = section.get("timezone", DEFAULT_TIMEZONE)
-    if name is None:
-        name = DEFAULT_TIMEZONE
-    if _zone(name) is None:
-        problems.append(f"{path}.timezone: {show_value(name)} is not a known time zone (an IANA name such as Europe/Berlin)")
-    else:
-        result["timezone"] = name.strip()
-
-    for key, check in (("maintenance", _validate_window), ("freezes", _validate_freeze)):
-        items = section.get(key)
-        if items is None:
-            continue
-        if not isinstance(items, (list, tuple)):
-            problems.append(f"{path}.{key}: expected a list, got {show_value(items)}")
-            continue
-        for index, item in enumerate(items):
-            checked = check(item, f"{path}.{key}[{index}]", problems)
-            if checked is not None:
-                result[key].append(checked)
-
-    seen = {}
-    items = section.get("maintenance")
-    for index, item in enumerate(items if isinstance(items, (list, tuple)) else ()):
-        if isinstance(item, Mapping) and _nonempty_str(item.get("name")):
-            label = item["name"].strip()
-            if label in seen:
-                problems.append(f"{path}.maintenance[{index}].name: {label!r} is already the name of "
-                                f"{path}.maintenance[{seen[label]}]")
-            else:
-                seen[label] = index
-    return result, problems
+    section = section or {}
+    timezone_name = section.get("timezone")
+    result = {"timezone": timezone_name.strip() if isinstance(timezone_name, str) else DEFAULT_TIMEZONE,
+              "maintenance": [], "freezes": []}
+    for item in section.get("maintenance") or ():
+        days = {_day(day) for day in item.get("days") or WEEKDAYS}
+        result["maintenance"].append({
+            "name": item["name"].strip(),
+            "days": [day for day in WEEKDAYS if day in days],
+            "start": f"{parse_time(item['start']):%H:%M}",
+            "end": f"{parse_time(item['end'], allow_24=True):%H:%M}",
+        })
+    for item in section.get("freezes") or ():
+        result["freezes"].append({"start": parse_date(item["start"]).isoformat(),
+                                  "end": parse_date(item["end"]).isoformat(), "reason": item["reason"].strip()})
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -319,10 +203,9 @@ def _section(windows_policy) -> dict:
     """The validated windows section from a policy, a section, validated or as written."""
     if isinstance(windows_policy, Mapping) and ("version" in windows_policy or "windows" in windows_policy):
         windows_policy = windows_policy.get("windows")
-    section, problems = validate_windows(windows_policy)
-    if problems:
-        raise ValueError("; ".join(problems))
-    return section
+    # The policy modules import this one: import them when a section is checked, not at import time.
+    from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import windows_section
+    return windows_section(windows_policy)
 
 
 def _aware(value, name: str) -> datetime:

@@ -116,7 +116,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils import policy_nor
 from ansible_collections.patchpilot.fleet.plugins.module_utils import policy_schema as _schema
 from ansible_collections.patchpilot.fleet.plugins.module_utils import priority as _priority
 from ansible_collections.patchpilot.fleet.plugins.module_utils import yamlinput as _yamlinput
-from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance import parse_date, validate_windows
+from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance import normal_windows, parse_date
 from ansible_collections.patchpilot.fleet.plugins.module_utils.policy_checks import (  # noqa: F401 (public names)
     CURRENT_VERSION,
     SECRET_HEADERS,
@@ -132,7 +132,7 @@ __all__ = [
     "AUTOMATIC_UPDATERS", "CURRENT_VERSION", "DEFAULTS", "EVENTS", "HOOKS", "HOOK_METHODS", "HOOK_PLACES",
     "NOTIFICATION_TYPES", "REBOOT_CHOICES", "RESTART_CHOICES", "LIMITS", "SECRET_HEADERS", "SMTP_SECURE",
     "SNAPSHOT_PROVIDERS", "SUPPORTED_VERSIONS", "WEBHOOK_AUTH", "WEBHOOK_METHODS", "PolicyError",
-    "auth_header", "load_policy", "migrate", "read_policy", "validate_policy",
+    "auth_header", "load_policy", "migrate", "read_policy", "validate_policy", "windows_section",
 ]
 
 
@@ -340,7 +340,7 @@ def problems(data: Mapping, migrated: bool = False, more=()) -> list:
     the schema's, the named checks' (policy_checks), and ``more`` ((path, "path: message") pairs)."""
     owning = _checks.check_version_1_keys(data, None, migrated) + _checks.check_smtp_password(data, None) \
         + _checks.check_priority_emergency(data, None)
-    owned = list(_checks.OWNED) + [("windows",)] + [path for path, _message in owning]
+    owned = list(_checks.OWNED) + [path for path, _message in owning]
     found = [(path, message) for path, message in _schema.problems(data)
              if not any(_under(path, owner) for owner in owned)]
     bad = [path for path, _message in found]
@@ -369,6 +369,20 @@ def problems(data: Mapping, migrated: bool = False, more=()) -> list:
     return [text for _path, text in texts]
 
 
+def windows_section(section) -> dict:
+    """A ``windows`` section as written, checked as the policy checks it and in its normal form.
+
+    Raises ValueError listing its problems ("windows.…: message"; maintenance's functions take raw sections).
+    """
+    doc = {"version": CURRENT_VERSION, "reboot": "never"}
+    if section is not None:
+        doc["windows"] = _schema.as_json(section)
+    found = [text for text in problems(doc) if text.startswith("windows")]
+    if found:
+        raise ValueError("; ".join(found))
+    return normal_windows(doc.get("windows"))
+
+
 def validate_policy(data, today=None) -> dict:
     """Check a policy (version 1 or 2, as load_policy returns it) and fill in the defaults.
 
@@ -382,9 +396,7 @@ def validate_policy(data, today=None) -> dict:
         raise PolicyError([f"policy: expected a mapping of policy keys, got {_schema.kind(data)}"])
     data, notes = migrate(data)
     doc = _schema.as_json(data)
-    # The windows are checked, and put in their normal form, by maintenance.validate_windows.
-    windows, window_problems = validate_windows(data.get("windows"))
-    errors = problems(doc, migrated=bool(notes), more=[(("windows",), text) for text in window_problems])
+    errors = problems(doc, migrated=bool(notes))
     warnings = _normal.expired_rejections(doc, today)
     if errors:
         raise PolicyError(errors, warnings, notes)
@@ -396,7 +408,7 @@ def validate_policy(data, today=None) -> dict:
         "change_ticket": str(change_ticket).strip() if change_ticket is not None else None,
         "approvers": _normal.unique(doc.get("approvers")),
         "approvals": approvals,
-        "windows": windows,
+        "windows": normal_windows(doc.get("windows")),
         "emergency": _normal.emergency(doc),
         "rollout": _normal.rollout(doc),
         "budget": _normal.budget(doc),

@@ -18,6 +18,7 @@ import shlex
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance import parse_date, parse_time, zone_known
 from ansible_collections.patchpilot.fleet.plugins.module_utils.policy_schema import finite, plain
 
 CURRENT_VERSION = 2
@@ -334,9 +335,72 @@ def check_priority_emergency(data, clean) -> list:
 
 
 #: The named checks, in the order they run.
+
+def _windows(data, key) -> list:
+    """(index, item) of windows.<key>, the items the schema accepted."""
+    windows = data.get("windows")
+    items = windows.get(key) if isinstance(windows, Mapping) else None
+    return list(enumerate(items)) if isinstance(items, list) else []
+
+
+def check_timezone_known(data, clean) -> list:
+    """windows.timezone: an IANA time zone this machine knows (the schema cannot list them)."""
+    windows = data.get("windows")
+    if not isinstance(windows, Mapping) or "timezone" not in windows:
+        return []
+    name = windows["timezone"]
+    if isinstance(name, str) and zone_known(name):
+        return []
+    return [(("windows", "timezone"), f"{plain(name)} is not a known time zone (an IANA name such as Europe/Berlin)")]
+
+
+def check_window_has_length(data, clean) -> list:
+    """A maintenance window whose start equals its end has no length (an end before the start crosses midnight)."""
+    found = []
+    for index, item in _windows(data, "maintenance"):
+        path = ("windows", "maintenance", index)
+        if not clean(path):
+            continue
+        start, end = parse_time(item["start"]), parse_time(item["end"], allow_24=True)
+        if start == end:
+            found.append((path, f"start and end are both {start:%H:%M}; a window needs a length"))
+    return found
+
+
+def check_window_names_unique(data, clean) -> list:
+    """Every maintenance window has its own name (plans and reports name the window a host was patched in)."""
+    found, seen = [], {}
+    for index, item in _windows(data, "maintenance"):
+        path = ("windows", "maintenance", index, "name")
+        if not isinstance(item, Mapping) or not clean(path) or not isinstance(item.get("name"), str):
+            continue
+        label = item["name"].strip()
+        if label in seen:
+            found.append((path, f"{label!r} is already the name of windows.maintenance[{seen[label]}]"))
+        else:
+            seen[label] = index
+    return found
+
+
+def check_freeze_in_order(data, clean) -> list:
+    """A freeze ends on or after the day it starts."""
+    found = []
+    for index, item in _windows(data, "freezes"):
+        path = ("windows", "freezes", index)
+        if not clean(path):
+            continue
+        start, end = parse_date(item["start"]), parse_date(item["end"])
+        if end < start:
+            found.append((path, f"end {end} is before start {start}"))
+    return found
+
 CHECKS = (
     check_version,
     check_finite,
+    check_timezone_known,
+    check_window_has_length,
+    check_window_names_unique,
+    check_freeze_in_order,
     check_emergency_for_everything,
     check_emergency_bypass_names_something,
     check_waves_cover_every_host,

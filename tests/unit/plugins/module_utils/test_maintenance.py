@@ -9,11 +9,11 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.maintenance impor
     frozen,
     in_window,
     next_window,
-    validate_windows,
+    normal_windows,
     window_occurrences,
     windows_between,
 )
-from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import validate_policy
+from ansible_collections.patchpilot.fleet.plugins.module_utils.policy import validate_policy, windows_section
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -50,13 +50,12 @@ NIGHTLY = section("Europe/Berlin", window("weeknights", "22:00", "04:00", ["mon"
 # The section
 # ---------------------------------------------------------------------------
 
-def test_validate_windows_normalises_and_fills_defaults():
-    assert validate_windows(None) == ({"timezone": "UTC", "maintenance": [], "freezes": []}, [])
-    windows, problems = validate_windows({"timezone": "America/New_York", "maintenance": [
+def test_windows_section_normalises_and_fills_defaults():
+    assert windows_section(None) == {"timezone": "UTC", "maintenance": [], "freezes": []}
+    windows = windows_section({"timezone": "America/New_York", "maintenance": [
         {"name": " late ", "days": ["Sunday", "mon", "mon"], "start": "9:05", "end": "24:00"},
         {"name": "all week", "start": "01:00", "end": "02:00"},
     ], "freezes": [{"start": date(2026, 12, 24), "end": "2026-12-26", "reason": " holidays "}]})
-    assert problems == []
     assert windows == {
         "timezone": "America/New_York",
         "maintenance": [
@@ -66,18 +65,21 @@ def test_validate_windows_normalises_and_fills_defaults():
         ],
         "freezes": [{"start": "2026-12-24", "end": "2026-12-26", "reason": "holidays"}],
     }
-    # The normalised section is valid input again.
-    assert validate_windows(windows) == (windows, [])
+    # The normal form is valid input again, and normal_windows leaves it as it is.
+    assert windows_section(windows) == windows == normal_windows(windows)
 
 
-def test_validate_windows_lists_every_problem():
-    windows, problems = validate_windows({
-        "timezone": "Nowhere/Special",
-        "maintenance": [{"days": [], "start": "24:00", "end": "7pm"}, "nightly"],
-        "freezes": [{"start": "2026-12-01", "end": "tomorrow"}],
-        "freeze": [],
-    }, path="windows")
-    assert problems == [
+def test_windows_section_lists_every_problem_from_the_schema_and_the_named_checks():
+    with pytest.raises(ValueError) as caught:
+        windows_section({
+            "timezone": "Nowhere/Special",
+            "maintenance": [{"days": [], "start": "24:00", "end": "7pm"}, "nightly",
+                            {"name": "n", "start": 130, "end": "02:00"}, {"name": "n", "start": "3:00", "end": "03:00"}],
+            "freezes": [{"start": "2026-12-01", "end": "tomorrow"}, {"start": "2026-12-09", "end": "2026-12-08",
+                                                                      "reason": "r"}],
+            "freeze": [],
+        })
+    assert str(caught.value) == "; ".join([
         "windows.freeze: unknown key (did you mean freezes?)",
         "windows.timezone: 'Nowhere/Special' is not a known time zone (an IANA name such as Europe/Berlin)",
         "windows.maintenance[0].name: required",
@@ -85,10 +87,14 @@ def test_validate_windows_lists_every_problem():
         "windows.maintenance[0].start: expected a time \"HH:MM\" from 00:00 to 23:59, got '24:00'",
         "windows.maintenance[0].end: expected a time \"HH:MM\" from 00:00 to 23:59, got '7pm'",
         "windows.maintenance[1]: expected a mapping with name, days, start and end, got 'nightly'",
+        "windows.maintenance[2].start: expected a time \"HH:MM\", got the number 130 (quote the time: an unquoted "
+        "01:30 is a base-60 number in YAML 1.1)",
+        "windows.maintenance[3]: start and end are both 03:00; a window needs a length",
+        "windows.maintenance[3].name: 'n' is already the name of windows.maintenance[2]",
         "windows.freezes[0].end: expected a date YYYY-MM-DD, got 'tomorrow'",
         "windows.freezes[0].reason: required (say why changes are frozen)",
-    ]
-    assert windows["maintenance"] == [] and windows["freezes"] == []
+        "windows.freezes[1]: end 2026-12-08 is before start 2026-12-09",
+    ])
 
 
 def test_functions_take_a_policy_a_section_or_a_raw_section():

@@ -176,3 +176,41 @@ def test_check_priority_emergency():
     assert run(checks.check_priority_emergency, {"priority": {"emergency": {}}}) == [
         (("priority", "emergency"), "emergency rules are set once, in the top-level emergency key")]
     assert run(checks.check_priority_emergency, {"priority": {"sla_days": {}}}) == []
+
+
+@pytest.mark.parametrize("zone, refused", [
+    ("Europe/Berlin", False), ("UTC", False), (" America/New_York ", False),
+    ("Mars/Olympus", True), ("", True), (5, True), ("../../etc/passwd", True),
+])
+def test_check_timezone_known(zone, refused):
+    found = run(checks.check_timezone_known, {"windows": {"timezone": zone}})
+    assert bool(found) is refused
+    if refused:
+        assert found[0][0] == ("windows", "timezone") and "is not a known time zone" in found[0][1]
+    assert run(checks.check_timezone_known, {"windows": {}}) == []
+
+
+def test_check_window_has_length():
+    data = {"windows": {"maintenance": [{"name": "a", "start": "02:00", "end": "2:00"},
+                                        {"name": "b", "start": "00:00", "end": "24:00"},
+                                        {"name": "c", "start": "22:00", "end": "04:00"}]}}
+    assert run(checks.check_window_has_length, data) == [
+        (("windows", "maintenance", 0), "start and end are both 02:00; a window needs a length"),
+        (("windows", "maintenance", 1), "start and end are both 00:00; a window needs a length")]
+    assert run(checks.check_window_has_length, data, clean_but(("windows", "maintenance", 0, "end"))) == [
+        (("windows", "maintenance", 1), "start and end are both 00:00; a window needs a length")]
+
+
+def test_check_window_names_unique():
+    data = {"windows": {"maintenance": [{"name": "nightly"}, {"name": "weekend"}, {"name": " nightly "}, "x"]}}
+    assert run(checks.check_window_names_unique, data) == [
+        (("windows", "maintenance", 2, "name"), "'nightly' is already the name of windows.maintenance[0]")]
+    assert run(checks.check_window_names_unique, {"windows": {"maintenance": "nightly"}}) == []
+
+
+def test_check_freeze_in_order():
+    data = {"windows": {"freezes": [{"start": "2026-12-20", "end": "2026-12-20", "reason": "one day"},
+                                    {"start": "2026-12-20", "end": "2026-12-01", "reason": "backwards"}]}}
+    assert run(checks.check_freeze_in_order, data) == [
+        (("windows", "freezes", 1), "end 2026-12-01 is before start 2026-12-20")]
+    assert run(checks.check_freeze_in_order, data, nothing_clean) == []
