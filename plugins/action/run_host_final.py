@@ -17,7 +17,7 @@ from ansible_collections.patchpilot.fleet.plugins.plugin_utils.run_actions impor
 ARGUMENT_SPEC = {
     **COMMON_SPEC,
     "host": {"type": "str"},
-    "installed": {"type": "raw", "aliases": ["dpkg_query", "packages"]},
+    "installed": {"type": "raw", "required": True, "aliases": ["packages"]},
 }
 
 

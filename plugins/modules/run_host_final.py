@@ -13,9 +13,8 @@ version_added: 0.2.0
 description:
   - Runs on the controller. Keeps the host's installed versions of its planned packages as
     C(archive/<host>/final.json), compared with the plan (as planned, as before, or neither).
-  - O(installed) is the read-back, a list of package records C({name, arch, version, status})
-    (a record whose status is not installed is left out), or the output of
-    C(dpkg-query -W -f '${Package}\t${Version}\t${db:Status-Abbrev}\n').
+  - O(installed) is the read-back, the package records of M(patchpilot.fleet.installed_packages)
+    C({name, arch, version, status}) (a record whose status is not installed is left out).
 options:
   base_dir:
     description: Folder of the run directories.
@@ -31,7 +30,8 @@ options:
   installed:
     description: The host's installed packages (see above).
     type: raw
-    aliases: [dpkg_query]
+    required: true
+    aliases: [packages]
   now:
     description: The time to act at (ISO 8601), instead of now.
     type: str

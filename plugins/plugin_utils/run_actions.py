@@ -93,27 +93,15 @@ def mark_unreachable(run_dir: runrecord.RunDir, hosts: list, active: list, where
             and run_dir.mark_unreachable(host, f"unreachable {where}", at=now)]
 
 
-def parse_dpkg_query(text: str) -> dict:
-    """{package: version} of installed packages from ``dpkg-query -W -f '${Package}\\t${Version}\\t${db:Status-Abbrev}\\n'``."""
-    found = {}
-    for line in (text or "").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2 and parts[0] and parts[1] and (len(parts) < 3 or parts[2].strip() in ("ii", "hi")):
-            found[parts[0].split(":")[0]] = parts[1]
-    return found
-
-
 def observe(entry: dict, read_back) -> dict:
-    """A host's read-back against its plan entry (plan_versions.observe, the one verdict):
-    the installed_packages module's records, or (older playbooks) dpkg-query's text."""
+    """A host's read-back (the installed_packages module's records) against its plan entry
+    (plan_versions.observe, the one verdict)."""
     from ansible.errors import AnsibleActionFail  # pylint: disable=import-outside-toplevel
 
     read_back = plain(read_back)
-    if read_back is None or isinstance(read_back, str):
-        read_back = [{"name": name, "version": version} for name, version in parse_dpkg_query(read_back or "").items()]
     if not isinstance(read_back, list):
-        raise AnsibleActionFail(f"installed: expected a list of package records (the installed_packages module's)"
-                                f" or dpkg-query output, got {type(read_back).__name__}")
+        raise AnsibleActionFail(f"installed: expected a list of package records (the installed_packages module's"
+                                f" packages), got {type(read_back).__name__}")
     # a record without the module's present/clean flags (written by hand) counts by its status
     read_back = [dict(r, present=str(r.get("status", "installed")).strip().lower() in INSTALLED_STATES)
                  if isinstance(r, dict) and "present" not in r else r for r in read_back]

@@ -64,26 +64,27 @@ def base(tmp_path):
 
 # -- run_host_final ---------------------------------------------------------
 
-@pytest.mark.parametrize("read_back", [DPKG_QUERY, RECORDS], ids=["dpkg-query text", "package records"])
-def test_the_final_state_is_kept_in_the_hosts_archive(base, read_back):
-    observed = act("run_host_final", base, installed=read_back)
+def test_the_final_state_is_kept_in_the_hosts_archive(base):
+    observed = act("run_host_final", base, installed=RECORDS)
     assert observed["as_planned"]
     assert observed["installed"] == {"openssl": "3.0.15-1~deb12u1", "libc6": "2.36-9+deb12u9"}
     final = base / RUN_ID / "archive" / "web1" / "final.json"
     assert json.loads(final.read_text())["installed"] == observed["installed"]
-    assert act("run_host_final", base, dpkg_query=DPKG_QUERY)["as_planned"]  # the old option name
+    assert act("run_host_final", base, packages=RECORDS)["as_planned"]
 
 
-def test_a_read_back_that_is_neither_text_nor_records_is_refused(base):
+def test_a_read_back_that_is_not_package_records_is_refused(base):
     with pytest.raises(AnsibleActionFail, match="observe: installed package records must be mappings with name and version"):
         act("run_host_final", base, installed=["openssl"])
     with pytest.raises(AnsibleActionFail, match="expected a list of package records"):
         act("run_host_final", base, installed={"openssl": "1"})
+    with pytest.raises(AnsibleActionFail, match="expected a list of package records"):  # dpkg-query text
+        act("run_host_final", base, installed=DPKG_QUERY)
 
 
 def test_a_host_name_that_leads_out_of_the_run_directory_is_refused(base, tmp_path):
     with pytest.raises(AnsibleActionFail, match="cannot name a host file"):
-        act("run_host_final", base, host=ESCAPING, installed=DPKG_QUERY)
+        act("run_host_final", base, host=ESCAPING, installed=RECORDS)
     written = [os.path.join(folder, name) for folder, _dirs, names in os.walk(tmp_path) for name in names]
     assert not [path for path in written if "escaped" in path]
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "state" / "escaped").exists()
@@ -190,7 +191,7 @@ def test_a_reviewed_plan_keeps_its_versions_and_gets_the_runs_id(tmp_path):
 
 
 def test_now_without_an_offset_is_utc(base):
-    assert datetime.fromisoformat(act("run_host_final", base, installed="", now="2026-11-27T21:00:00")["at"]) \
+    assert datetime.fromisoformat(act("run_host_final", base, installed=[], now="2026-11-27T21:00:00")["at"]) \
         == datetime(2026, 11, 27, 21, 0, tzinfo=timezone.utc)
 
 
