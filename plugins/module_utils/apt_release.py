@@ -71,8 +71,9 @@ def parse_release(text: str) -> dict:
 def changelog_url(template, source: str, version: str, component: str = "main") -> str | None:
     """The changelog URL of one source package version, or None when the repository publishes none.
 
-    ``template`` is the ``Changelogs:`` value (None, empty or ``no``: none published). Only http and
-    https URLs with ``@CHANGEPATH@`` in them are used.
+    ``template`` is the ``Changelogs:`` value (None, empty or ``no``: none published). Only http,
+    https and file URLs (apt fetches them, with the methods it fetches packages with) with
+    ``@CHANGEPATH@`` in them are used.
     """
     if template is None or not str(template).strip() or str(template).strip().lower() == "no":
         return None
@@ -80,8 +81,8 @@ def changelog_url(template, source: str, version: str, component: str = "main") 
     if "@CHANGEPATH@" not in template:
         raise ReleaseError(f"Changelogs: {template!r} has no @CHANGEPATH@")
     parts = urlsplit(template.replace("@CHANGEPATH@", "x"))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ReleaseError(f"Changelogs: {template!r} is not an http or https URL")
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise ReleaseError(f"Changelogs: {template!r} is not an http, https or file URL")
     try:
         return template.replace("@CHANGEPATH@", change_path(source, version, component))
     except ChangelogError as exc:

@@ -54,12 +54,17 @@ def test_no_changelogs_published(template):
 
 @pytest.mark.parametrize("template, message", [
     ("https://metadata.example.org/changelogs/", "has no @CHANGEPATH@"),
-    ("file:///etc/@CHANGEPATH@", "not an http or https URL"),
-    ("ftp://example.org/@CHANGEPATH@", "not an http or https URL"),
+    ("ftp://example.org/@CHANGEPATH@", "not an http, https or file URL"),
+    ("https:///@CHANGEPATH@", "not an http, https or file URL"),
 ])
 def test_bad_templates_are_refused(template, message):
     with pytest.raises(apt_release.ReleaseError, match=message):
         apt_release.changelog_url(template, "openssl", "3.0-1")
+
+
+def test_a_file_url_is_used_as_apt_would():
+    assert apt_release.changelog_url("file:/srv/repo/changelogs/@CHANGEPATH@_changelog", "pplab-web", "1.1-1") == \
+        "file:/srv/repo/changelogs/main/p/pplab-web/pplab-web_1.1-1_changelog"
 
 
 def test_a_source_name_that_leaves_the_archive_is_refused():
