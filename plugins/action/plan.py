@@ -43,7 +43,8 @@ class ActionModule(ActionBase):
         policy = read_checked_policy(args["policy"], now.date().isoformat(), args["overrides"])
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
-        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"])
+        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"],
+                                       args["security_var"])
         scan = scan_results.plan_scan(results, policy["scan"]["stale_index"])
         stale = [f"{host}: {index_problem(result['index'])}; planned from it (scan.stale_index: report)"
                  for host, result in sorted(results.items())

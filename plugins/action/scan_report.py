@@ -53,7 +53,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"today: {exc}") from exc
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
-        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"])
+        results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"],
+                                       args["security_var"])
         cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
         ranked_by = ranking(args["policy_file"], plain(args["policy"]))
         try:

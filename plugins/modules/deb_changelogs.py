@@ -27,8 +27,10 @@ description:
 options:
   packages:
     description:
-      - The package versions, each with C(name) and C(version) (an update record's name and
-        candidate version); for O(state=extracted) also C(source) and C(source_version) when known.
+      - The package versions, each with C(name) and C(version); for O(state=extracted) also C(source),
+        C(source_version) and C(changelog_url) when known (what O(state=resolve) returned).
+      - Update records of M(patchpilot.fleet.missing_updates) may be passed as they are - their
+        C(candidate_version) is the version; records other than upgrades are left out.
     type: list
     elements: dict
     required: true
@@ -59,7 +61,7 @@ author:
 EXAMPLES = r"""
 - name: Find the sources and changelog URLs of the pending updates
   patchpilot.fleet.deb_changelogs:
-    packages: "{{ scan_updates.updates | selectattr('effect', 'eq', 'upgrade') | list }}"
+    packages: "{{ scan_updates.updates }}"
   register: sources
 
 - name: Read two changelogs out of their packages
@@ -140,6 +142,12 @@ def _run(module, argv, cwd=None, ok=(0,)):
     if rc not in ok:
         raise OriginError(f"{' '.join(argv[:2])} failed (rc {rc}): {' '.join((err or out).split())[-400:]}")
     return out
+
+
+def _upgrades(packages):
+    """The items that name a package version: update records other than upgrades are left out."""
+    return [dict(item, version=item.get("version") or item.get("candidate_version")) for item in packages
+            if isinstance(item, dict) and item.get("effect", "upgrade") == "upgrade"]
 
 
 def _pairs(packages):
@@ -233,7 +241,7 @@ def _members(module, deb, name):
     except ArchiveError:
         # a data.tar Python cannot read (zstd): dpkg-deb unpacks the package into a folder
         unpacked = tempfile.mkdtemp(dir=os.path.dirname(deb))
-        _run(module, ["dpkg-deb", "-x", deb, unpacked])
+        _run(module, ["dpkg-deb", "-x", "--", deb, unpacked])
         doc = os.path.join(unpacked, "usr", "share", "doc", name)
         found = {}
         if os.path.islink(doc):
@@ -346,10 +354,11 @@ def main():
     )
     params = module.params
     try:
+        packages = _upgrades(params["packages"])
         if params["state"] == "resolve":
-            result = resolve(module, params["packages"])
+            result = resolve(module, packages)
         else:
-            result = extract(module, params["packages"], max(1, params["max_entries"]))
+            result = extract(module, packages, max(1, params["max_entries"]))
     except (OriginError, CandidatesError) as exc:
         module.fail_json(msg=f"deb_changelogs: {exc}")
     module.exit_json(changed=False, **result)

@@ -54,6 +54,12 @@ options:
     description: Variable holding the reason a host's scan failed.
     type: str
     default: scan_error
+  security_var:
+    description:
+      - Variable holding, per host, what the Debian changelogs of its apt updates say (the
+        C(security) of M(patchpilot.fleet.changelogs) for that host); merged into its update records.
+    type: str
+    default: scan_security
 requirements:
   - jsonschema (Python library, on the controller; the policy is checked against its JSON Schema)
 extends_documentation_fragment:

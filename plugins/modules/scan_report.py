@@ -65,6 +65,12 @@ options:
     description: Name of the variable holding the reason a host's scan failed.
     type: str
     default: scan_error
+  security_var:
+    description:
+      - Variable holding, per host, what the Debian changelogs of its apt updates say (the
+        C(security) of M(patchpilot.fleet.changelogs) for that host); merged into its update records.
+    type: str
+    default: scan_security
   cmdb_var:
     description: Name of the inventory variable holding the host's CMDB metadata.
     type: str

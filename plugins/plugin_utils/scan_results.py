@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import stale_index_failure
+from ansible_collections.patchpilot.fleet.plugins.module_utils.update_security import merge
 
 
 def plain(value):
@@ -18,12 +19,15 @@ def plain(value):
     return value
 
 
-def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates", error_var="scan_error") -> dict:
+def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates", error_var="scan_error",
+            security_var="scan_security") -> dict:
     """{host: {"asset", "updates", "index", "error"}} from what scan.yml registered on each host.
 
     ``updates`` (and ``index``, the package index record) is None for a host
     whose scan failed (``error`` says why) or that was never reached (no
-    registered result at all).
+    registered result at all). An apt update gains what its Debian changelog
+    says (``security_var``: {package: info} of the changelogs action;
+    update_security.merge).
     """
     results = {}
     for host in hosts:
@@ -32,9 +36,13 @@ def collect(hostvars, hosts, asset_var="scan_asset", updates_var="scan_updates",
         updates = hv.get(updates_var) or {}
         error = hv.get(error_var)
         has_updates = isinstance(updates, dict) and "updates" in updates and not error
+        security = plain(hv.get(security_var) or {}) if security_var else {}
+        security = security if isinstance(security, dict) else {}
+        records = [merge(record, security.get(record.get("name"))) if isinstance(record, dict) else record
+                   for record in plain(updates["updates"] or [])] if has_updates else None
         results[host] = {
             "asset": plain(asset.get("asset")) if isinstance(asset, dict) and asset.get("asset") else None,
-            "updates": plain(updates["updates"]) if has_updates else None,
+            "updates": records,
             "index": plain(updates.get("index")) if has_updates and isinstance(updates.get("index"), dict) else None,
             "error": str(error) if error else None,
         }
@@ -62,6 +70,7 @@ SCAN_VARS_SPEC = {
     "asset_var": {"type": "str", "default": "scan_asset"},
     "updates_var": {"type": "str", "default": "scan_updates"},
     "error_var": {"type": "str", "default": "scan_error"},
+    "security_var": {"type": "str", "default": "scan_security"},
 }
 
 
