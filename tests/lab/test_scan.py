@@ -137,7 +137,7 @@ def _locked_apt(lab, host) -> subprocess.Popen:
     return proc
 
 
-def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
+def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manifest):
     locked_host = [h for h in lab.hosts if h["role"] != "rpm"][-1]
     # A host that no longer answers: an inventory entry on a loopback port nobody listens on.
     inventory = tmp_path / "extra.yml"
@@ -154,6 +154,7 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
     try:
         proc = lab.playbook("-i", str(inventory), "playbooks/scan.yml",
                             "-e", f"patchpilot_report_dir={tmp_path / 'report'}",
+                            "-e", f"patchpilot_changelog_cache={tmp_path / 'changelogs'}",
                             "-e", f"patchpilot_security_tracker={tracker}",
                             "-e", json.dumps({"patchpilot_priority_policy": {"emergency": {"cves": ["CVE-2026-90001"]}}}),
                             check=False)
@@ -197,6 +198,30 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
     rows = list(csv.DictReader((report / "updates.csv").open(encoding="utf-8")))
     assert [r["name"] for r in rows] == [u["name"] for u in updates]
     assert list(csv.DictReader((report / "assets.csv").open(encoding="utf-8")))
+    # Every apt upgrade says what its Debian changelog says (read out of the .deb: the lab's
+    # repository publishes no changelogs): the CVEs, the candidate's upload date, its urgency.
+    versions = {(p["name"], v["version"]): v for p in manifest["packages"] for v in p["versions"]}
+    apt_upgrades = [u for u in updates if u["backend"] == "apt" and u["effect"] == "upgrade"]
+    assert apt_upgrades
+    for row in apt_upgrades:
+        candidate = versions[(row["name"], row["candidate_version"])]
+        assert row["released"] == candidate["date"][:10], row
+        assert set(candidate["cves"]) <= set(row["cves"]), row
+        assert row["changelog"]["origin"] == f"deb:{row['name']}_{row['candidate_version']}_all.deb", row
+        assert row["changelog"]["urgency"] == candidate["urgency"], row
+    # One read per source version for the whole fleet, kept in the controller's cache (0600 files).
+    cached = sorted((tmp_path / "changelogs").glob("*.json"))
+    assert [p.name for p in cached] == sorted({f"{u['name']}_{u['candidate_version']}.json" for u in apt_upgrades})
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in cached)
+    # A second scan reads none again: the cache answers (no file rewritten), the records still say it.
+    written = {p.name: p.stat().st_mtime_ns for p in cached}
+    again = lab.playbook("playbooks/scan.yml", "--limit", first["host"], "-e", f"patchpilot_report_dir={tmp_path / 'again'}",
+                         "-e", f"patchpilot_changelog_cache={tmp_path / 'changelogs'}")
+    assert "Read those changelogs" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "changelogs").glob("*.json")} == written
+    rows = json.loads((tmp_path / "again" / "updates.json").read_text())["updates"]
+    seclib = next(u for u in rows if u["name"] == "pplab-seclib")
+    assert set(seclib["cves"]) == {"CVE-2026-90001", "CVE-2026-90002"} and seclib["severity"] == "high", seclib
     # A second scan keeps the first-seen dates.
     seen = json.loads((report / "first_seen.json").read_text())
     assert seen and all(re.match(r"\d{4}-\d{2}-\d{2}$", d) for d in seen.values())
