@@ -10,11 +10,17 @@ from datetime import datetime, timezone
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord, scan_report, tracker_source
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.policy_file import read_checked_policy
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import (
+    SCAN_VARS_SPEC,
+    TRACKER_SPEC,
+    checked_args,
+    plain,
+    read_tracker,
+)
 
 ARGUMENT_SPEC = {
     "policy": {"type": "str"},
@@ -24,6 +30,7 @@ ARGUMENT_SPEC = {
     "run_id": {"type": "str"},
     "overrides": {"type": "dict", "default": {}},
     **SCAN_VARS_SPEC,
+    **TRACKER_SPEC,
 }
 
 
@@ -45,7 +52,15 @@ class ActionModule(ActionBase):
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
         results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"],
                                        args["security_var"])
+        tracker, tracker_info = read_tracker(args, now)
+        if tracker:
+            scan_report.enrich_from_tracker(results, tracker)
         scan = scan_results.plan_scan(results, policy["scan"]["stale_index"])
+        if tracker and policy["emergency"]["cves"]:
+            for host, result in results.items():
+                codename = (result.get("asset") or {}).get("os_codename")
+                if codename:
+                    scan[host]["tracker"] = tracker_source.release_states(tracker, codename, policy["emergency"]["cves"])
         stale = [f"{host}: {index_problem(result['index'])}; planned from it (scan.stale_index: report)"
                  for host, result in sorted(results.items())
                  if scan[host]["updates"] is not None and index_problem(result["index"])]
@@ -63,5 +78,8 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"writing the plan: {exc}") from exc
         result.update(changed=False, path=path, run_id=plan["run_id"], summary=plan.get("summary"),
                       budget=plan.get("budget"), waves=plan.get("waves"),
-                      warnings=list(policy.get("warnings") or []) + stale)
+                      tracker=tracker_info,
+                      warnings=list(policy.get("warnings") or []) + stale
+                      + ([f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used"]
+                         if tracker_info and tracker_info["stale"] else []))
         return result

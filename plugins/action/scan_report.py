@@ -10,9 +10,15 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_utils
-from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report, security_tracker
+from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
-from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import SCAN_VARS_SPEC, checked_args, plain
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import (
+    SCAN_VARS_SPEC,
+    TRACKER_SPEC,
+    checked_args,
+    plain,
+    read_tracker,
+)
 
 ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
@@ -20,7 +26,7 @@ ARGUMENT_SPEC = {
     "policy": {"type": "dict", "default": {}},
     "policy_file": {"type": "path"},
     "today": {"type": "str"},
-    "security_tracker": {"type": "path"},
+    **TRACKER_SPEC,
     **SCAN_VARS_SPEC,
     "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
 }
@@ -59,7 +65,7 @@ class ActionModule(ActionBase):
         ranked_by = ranking(args["policy_file"], plain(args["policy"]))
         try:
             seen = scan_report.load_seen(args["output_dir"])
-            tracker = security_tracker.load_tracker(args["security_tracker"]) if args["security_tracker"] else None
+            tracker, tracker_info = read_tracker(args, None)
             report = scan_report.build(results, cmdb, ranked_by, today, seen, tracker)
             paths = scan_report.write(args["output_dir"], report, today)
         except (scan_report.ReportError, ValueError, OSError) as exc:
@@ -82,5 +88,8 @@ class ActionModule(ActionBase):
                       else f"scanned from a stale index: {a['index_problem']}"
                       for a in report["assets"] if a["status"] != "scanned" or a.get("index_problem")},
             top=report["updates"][:10],
+            tracker=tracker_info,
         )
+        if tracker_info and tracker_info["stale"]:
+            result["warnings"] = [f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used"]
         return result

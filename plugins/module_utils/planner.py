@@ -22,6 +22,7 @@ The plan (format 2)::
                 deferred: [{window, start, end, reason, hosts}]}],
      "hosts": [{host, status (HOST_STATUSES), reason, wave, window: {name, start, end},
                 emergency, emergency_reasons,
+                emergency_cves: {CVE: {state, text, packages}},  # with emergency.cves (cve_status.py)
                 packages: [{name, arch, version, from_version, effect, classification, severity,
                             effective_severity, advisories, cves, reboot, approved_by}],
                 removals: [{name, arch, from_version}],       # allowed removals
@@ -157,6 +158,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.cve_status import cve_status
 from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     CRITICALITIES,
     DEFAULT_ASSET,
@@ -833,6 +835,9 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
             entry.update(packages=found["packages"], removals=found["removals"], excluded=found["excluded"],
                          refused=found["refused"], transaction_refused=bool(found["refusal"]),
                          emergency=bool(found["emergency_reasons"]), emergency_reasons=found["emergency_reasons"])
+            listed = (policy.get("emergency") or {}).get("cves")
+            if listed:
+                entry["emergency_cves"] = cve_status(listed, updates, found["packages"], result.get("tracker"))
             if found["refusal"]:
                 entry.update(status="refused", reason=found["refusal"])
             elif not found["packages"]:

@@ -155,12 +155,18 @@ def _write(path: str, text: str) -> None:
 
 
 def enrich_from_tracker(results: dict, tracker: dict) -> None:
-    """Add CVEs and urgency from a Debian Security Tracker export to each Debian host's apt records."""
+    """Add CVEs and urgency from a Debian Security Tracker export to each Debian host's apt records.
+
+    The tracker is keyed by source package: a record whose changelog was read (update_security.merge)
+    names its source; the others are looked up under their own name.
+    """
     for result in results.values():
         asset = result.get("asset") or {}
         codename = asset.get("os_codename")
         if result.get("updates") and codename and asset.get("os_family") == "Debian":
-            result["updates"] = security_tracker.enrich(result["updates"], tracker, codename)
+            sources = {r["name"]: r["changelog"]["source"] for r in result["updates"]
+                       if isinstance(r, dict) and isinstance(r.get("changelog"), dict) and r["changelog"].get("source")}
+            result["updates"] = security_tracker.enrich(result["updates"], tracker, codename, sources)
 
 
 def _laid_over(base: dict, overrides: dict) -> dict:
@@ -190,7 +196,7 @@ def priority_section(policy: dict | None, overrides: dict | None = None) -> dict
 
 
 def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, tracker: dict | None = None) -> dict:
-    """Everything the report holds, without touching the disk."""
+    """Everything the report holds, without touching the disk (``results`` get the tracker's CVEs)."""
     if tracker:
         enrich_from_tracker(results, tracker)
     store = stamp_first_seen(results, seen, today)

@@ -54,6 +54,24 @@ options:
     description: Variable holding the reason a host's scan failed.
     type: str
     default: scan_error
+  security_tracker:
+    description:
+      - A Debian Security Tracker JSON export - a file on the controller (the user's download of
+        U(https://security-tracker.debian.org/tracker/data/json)) or an http(s) URL of it, fetched at
+        most once per O(tracker_max_age_hours) and kept in O(tracker_cache); when a fetch fails the kept
+        copy is used and a warning gives its age. The CVEs each apt upgrade fixes on a Debian host and
+        their urgency are added to its records (urgency raises the severity, never lowers it); the
+        tracker is keyed by source package, which the changelog step (M(patchpilot.fleet.changelogs))
+        names for each record. With the policy's C(emergency.cves), each host's plan entry says
+        per CVE whether the tracker lists its release as fixed (C(not_affected)) or open.
+    type: str
+  tracker_cache:
+    description: Folder keeping the fetched export (a URL needs one).
+    type: path
+  tracker_max_age_hours:
+    description: How old the kept copy of a URL's export may be before it is fetched again.
+    type: float
+    default: 24
   security_var:
     description:
       - Variable holding, per host, what the Debian changelogs of its apt updates say (the

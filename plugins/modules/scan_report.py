@@ -46,10 +46,21 @@ options:
     default: {}
   security_tracker:
     description:
-      - A Debian Security Tracker JSON export (the file U(https://security-tracker.debian.org/tracker/data/json),
-        downloaded by the user) on the controller. When given, the CVEs each apt upgrade fixes on a
-        Debian host and their urgency are added to its records (urgency raises the severity, never lowers it).
+      - A Debian Security Tracker JSON export - a file on the controller (the user's download of
+        U(https://security-tracker.debian.org/tracker/data/json)) or an http(s) URL of it, fetched at
+        most once per O(tracker_max_age_hours) and kept in O(tracker_cache); when a fetch fails the kept
+        copy is used and a warning gives its age. The CVEs each apt upgrade fixes on a Debian host and
+        their urgency are added to its records (urgency raises the severity, never lowers it); the
+        tracker is keyed by source package, which the changelog step (M(patchpilot.fleet.changelogs))
+        names for each record.
+    type: str
+  tracker_cache:
+    description: Folder keeping the fetched export (a URL needs one).
     type: path
+  tracker_max_age_hours:
+    description: How old the kept copy of a URL's export may be before it is fetched again.
+    type: float
+    default: 24
   today:
     description: Scan date (YYYY-MM-DD) instead of today, for reproducible reports.
     type: str

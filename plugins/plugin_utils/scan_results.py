@@ -96,3 +96,36 @@ def now_arg(text):
     except ValueError as exc:
         raise AnsibleActionFail(f"now: {exc}") from exc
     return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+#: The options of the actions that read a Debian Security Tracker export.
+TRACKER_SPEC = {
+    "security_tracker": {"type": "str"},
+    "tracker_cache": {"type": "path"},
+    "tracker_max_age_hours": {"type": "float", "default": 24},
+}
+
+
+def read_tracker(args: dict, now):
+    """``(tracker, info)`` from the action's TRACKER_SPEC options, ``(None, None)`` without a tracker;
+    AnsibleActionFail when none can be had (tracker_source.obtain)."""
+    from ansible.errors import AnsibleActionFail  # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.patchpilot.fleet.plugins.module_utils import (  # pylint: disable=import-outside-toplevel
+        security_tracker,
+        tracker_source,
+    )
+
+    if not args.get("security_tracker"):
+        return None, None
+
+    def fetch(url):
+        with open_url(url, timeout=30, follow_redirects="safe") as response:
+            return response.read()
+
+    try:
+        return tracker_source.obtain(args["security_tracker"], args.get("tracker_cache"), fetch, now,
+                                     args.get("tracker_max_age_hours") or 24)
+    except security_tracker.TrackerError as exc:
+        raise AnsibleActionFail(str(exc)) from exc

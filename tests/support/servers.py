@@ -111,11 +111,13 @@ class Request:
 @dataclass
 class HTTPServer:
     """http.server on 127.0.0.1 in a thread; ``requests`` lists what arrived, ``status`` is the answer
-    (per path in ``statuses``, else ``status``), with a small JSON body."""
+    (per path in ``statuses``, else ``status``), with a small JSON body, or the bytes ``bodies`` holds for
+    the path."""
     host: str = LOOPBACK
     port: int = 0
     status: int = 200
     statuses: dict = field(default_factory=dict)
+    bodies: dict = field(default_factory=dict)
     requests: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -132,7 +134,9 @@ class HTTPServer:
                 with lock:
                     server.requests.append(Request(self.command, self.path, dict(self.headers.items()), body))
                     status = server.statuses.get(self.path.split("?", 1)[0], server.status)
-                payload = json.dumps({"status": status}).encode()
+                    payload = server.bodies.get(self.path.split("?", 1)[0])
+                if payload is None:
+                    payload = json.dumps({"status": status}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

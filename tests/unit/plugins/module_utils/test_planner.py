@@ -349,6 +349,19 @@ def test_emergency_update_is_approved_regardless_and_marks_the_host():
     assert plan["bypassed"] == [] and plan["waves"][0]["start"] == "2026-11-27T22:00:00+01:00"
 
 
+def test_every_host_says_what_an_emergency_cve_means_for_it():
+    policy = make_policy(emergency={"cves": [EMERGENCY_CVE, "CVE-2026-4242"]})
+    scan = emergency_scan()
+    scan["web1"]["tracker"] = {"CVE-2026-4242": "resolved"}
+    plan = plan_for(policy=policy, scan=scan)
+    hosts = by_host(plan)
+    app2 = hosts["app2"]["emergency_cves"]
+    assert app2[EMERGENCY_CVE]["state"] == "fixed" and app2[EMERGENCY_CVE]["packages"] == ["pp-tool 1.1-1"]
+    assert app2["CVE-2026-4242"]["text"] == "not fixed by any available update"
+    assert hosts["web1"]["emergency_cves"]["CVE-2026-4242"]["state"] == "not_affected"
+    assert "emergency_cves" not in by_host(plan_for(scan=emergency_scan()))["app2"]  # no emergency CVE listed
+
+
 def test_an_emergency_is_not_held_back_by_what_other_updates_pull_in_or_remove():
     policy = make_policy(emergency={"cves": [EMERGENCY_CVE]}, rollout={"canary": None, "anti_affinity": []})
     scan = {"db1": host(updates=[up("pp-fix", cves=[EMERGENCY_CVE]), up("pp-other", classification="third_party"),
