@@ -348,15 +348,18 @@ class _Rules:
             return _decision(False, f"not auto-approved: severity {severity} is not in approvals.auto.severities")
         if after_days is None:
             return _decision(True, f"auto ({classification}, {severity})")
-        day = _as_date(record.get("released") or record.get("first_seen"))
+        day, counted = _as_date(record.get("released")), "released"
         if day is None:
-            return _decision(False, f"not auto-approved: no release date, approvals.auto.after_days is {after_days}")
+            day, counted = _as_date(record.get("first_seen")), "first seen"
+        if day is None:
+            return _decision(False, "not auto-approved: no release date and no first-seen date, "
+                                    f"approvals.auto.after_days is {after_days}")
         age = (self.today - day).days
         if age >= after_days:
-            return _decision(True, f"auto ({classification}, {severity}, {_days(age)} old)")
+            return _decision(True, f"auto ({classification}, {severity}, {counted} {_days(age)} ago)")
         ready = day + timedelta(days=after_days) if (date.max - day).days >= after_days else date.max
-        return _decision(False, f"not auto-approved: {_days(age)} old, approvals.auto.after_days is {after_days}"
-                                f" (eligible on {ready.isoformat()})")
+        return _decision(False, f"not auto-approved: {counted} {_days(age)} ago, approvals.auto.after_days is"
+                                f" {after_days} (eligible on {ready.isoformat()})")
 
 
 def _days(number: int) -> str:

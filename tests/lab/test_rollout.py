@@ -375,7 +375,8 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
     assert verify_faults_run["proc"].returncode != 0
 
 
-def test_an_emergency_patches_one_package_now(lab, rollout):
+def test_an_emergency_by_cve_patches_the_package_that_fixes_it_now(lab, rollout):
+    # CVE-2026-90002 is named only by pplab-seclib's Debian changelog (no tracker export is given)
     before = {name: dpkg(lab, name) for name in DEBIAN}
     path = rollout.folder / "policy.yml"
     rules = policy(windows={"timezone": "UTC", "maintenance": [{"name": "never-now", "days": ["sun"],
@@ -384,13 +385,17 @@ def test_an_emergency_patches_one_package_now(lab, rollout):
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", lab.inventory, str(ROOT / "playbooks" / "emergency.yml"),
          "--limit", LIMIT, "-e", f"patchpilot_policy={path}", "-e", f"patchpilot_run_base={rollout.runs}",
-         "-e", f"patchpilot_plan_dir={rollout.plans}", "-e", "patchpilot_emergency_package=pplab-seclib"],
+         "-e", f"patchpilot_plan_dir={rollout.plans}", "-e", "patchpilot_emergency_cve=CVE-2026-90002"],
         cwd=rollout.folder, env=ansible_env(), capture_output=True, text=True, timeout=1800, check=False)
     assert proc.returncode == 0, explain(proc)
     run_dir = rollout.last()
     plan = rollout.read(run_dir / "plan.json")
     assert plan["emergency"] and "windows" in plan["bypassed"]
     assert plan["waves"][0]["canary"] and plan["waves"][0]["hosts"] == ["web01"]
+    for entry in plan["hosts"]:
+        assert [p["name"] for p in entry["packages"]] == ["pplab-seclib"], entry
+        assert entry["emergency_cves"]["CVE-2026-90002"] == {
+            "state": "fixed", "packages": ["pplab-seclib 1.0-1+lab1sec1"], "text": "fixed by pplab-seclib 1.0-1+lab1sec1"}
     for name in DEBIAN:
         after = dpkg(lab, name)
         assert after["pplab-seclib"] == "1.0-1+lab1sec1"

@@ -203,7 +203,7 @@ def test_rejected_package_is_excluded_until_the_rejection_expires():
 def test_expired_rejection_no_longer_applies():
     web1 = by_host(plan_for())["web1"]
     assert {p["name"]: p["approved_by"] for p in web1["packages"]} == {
-        "libcurl4": "auto (security, high, 3 days old)", "pp-agent": "approved (package pp-agent)"}
+        "libcurl4": "auto (security, high, released 3 days ago)", "pp-agent": "approved (package pp-agent)"}
 
 
 def test_not_auto_approved_reasons():
@@ -213,7 +213,7 @@ def test_not_auto_approved_reasons():
         ("tzdata", "not auto-approved: classification bugfix is not in approvals.auto.classifications"),
     }
     assert {(e["name"], e["reason"]) for e in hosts["web2"]["excluded"]} == {
-        ("openssh-server", "not auto-approved: 1 day old, approvals.auto.after_days is 2 (eligible on 2026-11-28)"),
+        ("openssh-server", "not auto-approved: released 1 day ago, approvals.auto.after_days is 2 (eligible on 2026-11-28)"),
         ("pp-blocked", "kept back by the package manager (held, or blocked by dependencies)"),
     }
 
@@ -223,7 +223,19 @@ def test_update_without_a_date_is_not_old_enough():
     entry = by_host(plan_for(scan={"h1": host(updates=[record])}, groups={}, policy=make_policy(
         rollout={"canary": None, "anti_affinity": []})))["h1"]
     assert entry["status"] == "nothing_to_do"
-    assert entry["excluded"][0]["reason"] == "not auto-approved: no release date, approvals.auto.after_days is 2"
+    assert entry["excluded"][0]["reason"] == \
+        "not auto-approved: no release date and no first-seen date, approvals.auto.after_days is 2"
+
+
+def test_after_days_counts_from_first_seen_when_the_release_date_is_unknown_and_says_so():
+    policy = make_policy(rollout={"canary": None, "anti_affinity": []})
+    old = dict(up("libssl3"), released=None, first_seen="2026-11-20")
+    new = dict(up("libcurl4"), released=None, first_seen="2026-11-26")
+    entry = by_host(plan_for(scan={"h1": host(updates=[old, new])}, groups={}, policy=policy))["h1"]
+    assert [(p["name"], p["approved_by"]) for p in entry["packages"]] == \
+        [("libssl3", "auto (security, high, first seen 7 days ago)")]
+    assert entry["excluded"][0]["reason"] == \
+        "not auto-approved: first seen 1 day ago, approvals.auto.after_days is 2 (eligible on 2026-11-28)"
 
 
 def test_removal_refuses_the_whole_transaction():
