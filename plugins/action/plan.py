@@ -29,6 +29,7 @@ ARGUMENT_SPEC = {
     "now": {"type": "str"},
     "run_id": {"type": "str"},
     "overrides": {"type": "dict", "default": {}},
+    "first_seen_file": {"type": "path"},
     **SCAN_VARS_SPEC,
     **TRACKER_SPEC,
 }
@@ -52,6 +53,11 @@ class ActionModule(ActionBase):
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
         results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"],
                                        args["security_var"])
+        if args["first_seen_file"]:
+            try:
+                scan_report.stamp_first_seen(results, scan_report.load_seen(None, args["first_seen_file"]), None)
+            except scan_report.ReportError as exc:
+                raise AnsibleActionFail(str(exc)) from exc
         tracker, tracker_info = read_tracker(args, now)
         if tracker:
             scan_report.enrich_from_tracker(results, tracker)

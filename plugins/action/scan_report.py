@@ -22,6 +22,7 @@ from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results impo
 
 ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
+    "first_seen_file": {"type": "path"},
     "hosts": {"type": "list", "elements": "str"},
     "policy": {"type": "dict", "default": {}},
     "policy_file": {"type": "path"},
@@ -64,10 +65,10 @@ class ActionModule(ActionBase):
         cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
         ranked_by = ranking(args["policy_file"], plain(args["policy"]))
         try:
-            seen = scan_report.load_seen(args["output_dir"])
+            seen = scan_report.load_seen(args["output_dir"], args["first_seen_file"])
             tracker, tracker_info = read_tracker(args, None)
             report = scan_report.build(results, cmdb, ranked_by, today, seen, tracker)
-            paths = scan_report.write(args["output_dir"], report, today)
+            paths = scan_report.write(args["output_dir"], report, today, args["first_seen_file"])
         except (scan_report.ReportError, ValueError, OSError) as exc:
             raise AnsibleActionFail(f"scan report: {exc}") from exc
         statuses = [a["status"] for a in report["assets"]]

@@ -86,15 +86,22 @@ def _key(host: str, record: dict) -> str:
     return f"{host}|{record['name']}|{record.get('arch') or ''}|{record.get('candidate_version') or ''}"
 
 
-def stamp_first_seen(results: dict, seen: dict, today: date) -> dict:
-    """Fill each record's first_seen from earlier scans (or today) and return the new store."""
-    store = {}
+def stamp_first_seen(results: dict, seen: dict, today: date | None) -> dict:
+    """Fill each record's first_seen from earlier scans (or today) and return the new store.
+
+    The store keeps what it knew of hosts this scan did not reach (a scan of part of the fleet, an
+    unreachable host) and forgets, for each scanned host, the updates it no longer has pending.
+    ``today`` None stamps only what the store knows (the plan reads the store the scan wrote).
+    """
+    reached = {host for host, result in results.items() if result.get("updates") is not None}
+    store = {key: value for key, value in seen.items() if key.split("|", 1)[0] not in reached}
     for host, result in results.items():
         for record in result.get("updates") or []:
             key = _key(host, record)
-            first = seen.get(key) or record.get("first_seen") or today.isoformat()
+            first = seen.get(key) or record.get("first_seen") or (today.isoformat() if today else None)
             record["first_seen"] = first
-            store[key] = first
+            if first:
+                store[key] = first
     return store
 
 
@@ -209,13 +216,17 @@ def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, trac
     return {"assets": assets, "updates": rows, "first_seen": store}
 
 
-def write(output_dir: str, report: dict, scan_date: date) -> dict:
-    """Write the report files atomically; return their paths."""
+def write(output_dir: str, report: dict, scan_date: date, first_seen_file: str | None = None) -> dict:
+    """Write the report files atomically (the first-seen store to ``first_seen_file``, default in
+    ``output_dir``); return their paths."""
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise ReportError(f"output_dir {output_dir} exists and is not a folder")
     os.makedirs(output_dir, mode=0o750, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in
              ("assets.json", "assets.csv", "updates.json", "updates.csv", FIRST_SEEN_FILE)}
+    if first_seen_file:
+        os.makedirs(os.path.dirname(first_seen_file), mode=0o700, exist_ok=True)
+        paths[FIRST_SEEN_FILE] = first_seen_file
     meta = {"scan_date": scan_date.isoformat(), "format": 1}
     _write(paths["assets.json"], json.dumps(dict(meta, assets=report["assets"]), indent=2, sort_keys=True) + "\n")
     _write(paths["assets.csv"], _csv(report["assets"], ASSET_COLUMNS))
@@ -226,8 +237,15 @@ def write(output_dir: str, report: dict, scan_date: date) -> dict:
     return paths
 
 
-def load_seen(output_dir: str) -> dict:
-    path = os.path.join(output_dir, FIRST_SEEN_FILE)
+def load_seen(output_dir: str | None, first_seen_file: str | None = None) -> dict:
+    """The first-seen store: ``first_seen_file``, else (or while it does not exist yet: a report folder of
+    an older scan) ``output_dir``'s first_seen.json; {} when neither exists."""
+    if first_seen_file and (os.path.exists(first_seen_file) or not output_dir):
+        path = first_seen_file
+    elif output_dir:
+        path = os.path.join(output_dir, FIRST_SEEN_FILE)
+    else:
+        return {}
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)

@@ -54,6 +54,12 @@ options:
     description: Variable holding the reason a host's scan failed.
     type: str
     default: scan_error
+  first_seen_file:
+    description:
+      - The store of the date each host's pending update was first seen (JSON, in the state
+        directory), kept across scans. When given, an update the scan report has seen before keeps that date,
+        from which C(approvals.auto.after_days) counts when its release date is unknown.
+    type: path
   security_tracker:
     description:
       - A Debian Security Tracker JSON export - a file on the controller (the user's download of

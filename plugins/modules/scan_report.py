@@ -20,8 +20,8 @@ description:
   - In the CSV files every cell is quoted, and a text cell that starts with C(=), C(+), C(-),
     C(@), a tab, a carriage return or NUL gets a leading C(') so that no spreadsheet takes it
     for a formula (OWASP's advice against CSV injection); the JSON files keep the text as it is.
-  - Keeps the date each update was first seen in C(first_seen.json) in O(output_dir); later
-    scans keep that date.
+  - Keeps the date each update was first seen in O(first_seen_file) (default C(first_seen.json) in
+    O(output_dir)); later scans keep that date, and a scan of part of the fleet keeps the others'.
   - A host that failed or was unreachable is listed with its reason; the others are reported.
 options:
   output_dir:
@@ -44,6 +44,12 @@ options:
         classification, emergency CVEs and packages, weights).
     type: dict
     default: {}
+  first_seen_file:
+    description:
+      - The store of the date each host's pending update was first seen (JSON, in the state
+        directory), kept across scans. Default C(first_seen.json) in O(output_dir); a store there is read
+        once when O(first_seen_file) does not exist yet.
+    type: path
   security_tracker:
     description:
       - A Debian Security Tracker JSON export - a file on the controller (the user's download of

@@ -128,3 +128,33 @@ def test_a_stale_index_is_reported_with_its_age_and_failing_sources(tmp_path):
     rows = {r["host"]: r for r in csv.DictReader(open(paths["assets.csv"], encoding="utf-8"))}
     assert rows["db01"]["index_stale"] == "yes" and rows["db01"]["index_age_seconds"] == "93784"
     assert "no-such-dist" in rows["db01"]["index_errors"] and rows["app01"]["index_stale"] == "no"
+
+
+def test_first_seen_store_survives_partial_scans_and_forgets_what_is_gone():
+    from datetime import date as _date
+    seen = {"web1|libssl3|amd64|3.0-2": "2026-11-01", "web1|gone|amd64|1.0": "2026-10-01",
+            "db1|libssl3|amd64|3.0-2": "2026-11-02"}
+    results = {"web1": {"updates": [{"name": "libssl3", "arch": "amd64", "candidate_version": "3.0-2"},
+                                    {"name": "curl", "arch": "amd64", "candidate_version": "8.0-2"}]},
+               "app1": {"updates": None}}
+    store = scan_report.stamp_first_seen(results, seen, _date(2026, 12, 6))
+    assert [r["first_seen"] for r in results["web1"]["updates"]] == ["2026-11-01", "2026-12-06"]
+    assert store == {"web1|libssl3|amd64|3.0-2": "2026-11-01", "web1|curl|amd64|8.0-2": "2026-12-06",
+                     "db1|libssl3|amd64|3.0-2": "2026-11-02"}  # db1 not scanned: kept; web1's "gone": forgotten
+    # the plan stamps only what the store knows
+    unknown = {"web1": {"updates": [{"name": "new", "arch": "amd64", "candidate_version": "1", "first_seen": None}]}}
+    scan_report.stamp_first_seen(unknown, store, None)
+    assert unknown["web1"]["updates"][0]["first_seen"] is None
+
+
+def test_the_first_seen_store_moves_to_its_own_file(tmp_path):
+    from datetime import date as _date
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "first_seen.json").write_text('{"web1|a||1": "2026-11-01"}')
+    state = tmp_path / "state" / "first_seen.json"
+    assert scan_report.load_seen(str(tmp_path / "report"), str(state)) == {"web1|a||1": "2026-11-01"}  # the old one
+    report = {"assets": [], "updates": [], "first_seen": {"web1|a||1": "2026-11-01"}}
+    paths = scan_report.write(str(tmp_path / "report"), report, _date(2026, 12, 6), str(state))
+    assert paths["first_seen.json"] == str(state) and state.exists()
+    state.write_text('{"web1|a||1": "2026-11-03"}')
+    assert scan_report.load_seen(str(tmp_path / "report"), str(state)) == {"web1|a||1": "2026-11-03"}
