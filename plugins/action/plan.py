@@ -10,7 +10,13 @@ from datetime import datetime, timezone
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import planner, runrecord, scan_report, tracker_source
+from ansible_collections.patchpilot.fleet.plugins.module_utils import (
+    approval,
+    planner,
+    runrecord,
+    scan_report,
+    tracker_source,
+)
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.policy_file import read_checked_policy
@@ -30,6 +36,7 @@ ARGUMENT_SPEC = {
     "run_id": {"type": "str"},
     "overrides": {"type": "dict", "default": {}},
     "first_seen_file": {"type": "path"},
+    "approved_by": {"type": "str"},
     **SCAN_VARS_SPEC,
     **TRACKER_SPEC,
 }
@@ -74,17 +81,19 @@ class ActionModule(ActionBase):
                   for name, members in plain(task_vars.get("groups") or {}).items()}
         try:
             plan = planner.build_plan(policy, scan, groups, now, run_id=args["run_id"])
+            plan["approval"] = approval.plan_approval(plan["hosts"], policy.get("approvers"), args["approved_by"],
+                                                      now.astimezone(timezone.utc).isoformat())
             os.makedirs(args["output_dir"], mode=0o750, exist_ok=True)
             path = os.path.join(args["output_dir"], f"{plan['run_id']}.json")
             runrecord.write_json(path, plan)
             runrecord.write_json(os.path.join(args["output_dir"], "latest.json"), plan)
-        except planner.PlanError as exc:
+        except (planner.PlanError, approval.ApprovalError) as exc:
             raise AnsibleActionFail(str(exc)) from exc
         except (runrecord.RunRecordError, OSError) as exc:
             raise AnsibleActionFail(f"writing the plan: {exc}") from exc
         result.update(changed=False, path=path, run_id=plan["run_id"], summary=plan.get("summary"),
                       budget=plan.get("budget"), waves=plan.get("waves"),
-                      tracker=tracker_info,
+                      tracker=tracker_info, approval=plan["approval"],
                       warnings=list(policy.get("warnings") or []) + stale
                       + ([f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used"]
                          if tracker_info and tracker_info["stale"] else []))

@@ -78,6 +78,13 @@ options:
     description: How old the kept copy of a URL's export may be before it is fetched again.
     type: float
     default: 24
+  approved_by:
+    description:
+      - The person approving the plan (C(-e patchpilot_approved_by=NAME)), recorded with the time in the
+        plan's C(approval) when the plan holds updates a person approved (by name, an emergency, a new
+        dependency let in); a name the policy's C(approvers) does not list is refused with the list.
+        This is a record for the audit, not access control.
+    type: str
   security_var:
     description:
       - Variable holding, per host, what the Debian changelogs of its apt updates say (the
