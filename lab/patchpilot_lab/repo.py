@@ -46,6 +46,14 @@ HOST_KEYRING = "/etc/apt/keyrings/patchpilot-lab.gpg"
 ARCHITECTURES = ("amd64", "arm64")
 ORIGIN = "Patchpilot Lab"
 
+# Where the security suite publishes its packages' changelogs, as Debian's archive
+# does (a Changelogs: field in its Release file, @CHANGEPATH@ filled by apt's rule:
+# COMPONENT/PREFIX/SOURCE/SOURCE_VERSION). A file: URL, read on the hosts, which
+# mount the repository; the lab suite publishes none (its changelogs are read out
+# of the packages), so both ways are tested.
+CHANGELOGS_DIR = "changelogs"
+CHANGELOGS_URL = f"file:{REPO_MOUNT}/archive/{CHANGELOGS_DIR}/@CHANGEPATH@_changelog"
+
 # Release metadata; the security suite is marked the way Debian marks its own
 # (Debian: Origin "Debian", Label "Debian-Security", Suite "stable-security").
 DISTRIBUTIONS = (
@@ -284,11 +292,48 @@ def _publish(archive: Path, debs: dict[tuple[str, str], list[Path]], fingerprint
              + [str(path) for path in files], env=rep_env,
              what=f"reprepro includedeb {dist}/{component}")
     _run(base + ["export"], env=rep_env, what="reprepro export (signing)")
+    _publish_changelogs(archive, fingerprint, home, tools, env)
     for dist in DISTRIBUTIONS:
         folder = archive / "dists" / dist["Codename"]
         for name in ("InRelease", "Release.gpg"):
             if not (folder / name).is_file():
                 raise RepoError(f"reprepro did not sign {dist['Codename']}: no {name}")
+
+
+def _change_path(pkg: spec.Package, ver: spec.Version, component: str) -> str:
+    """apt's @CHANGEPATH@ (the lab's sources are named as their binaries)."""
+    prefix = pkg.name[:4] if pkg.name.startswith("lib") else pkg.name[0]
+    return f"{component}/{prefix}/{pkg.name}/{pkg.name}_{ver.version.split(':')[-1]}"
+
+
+def published_changelogs() -> list[tuple[spec.Package, spec.Version, str]]:
+    """(package, version, change path) of every version the security suite publishes a changelog for."""
+    return [(pkg, ver, _change_path(pkg, ver, component))
+            for pkg in spec.PACKAGES for ver in pkg.versions
+            for dist, component in ver.published if dist == spec.DIST_SECURITY]
+
+
+def _publish_changelogs(archive: Path, fingerprint: str, home: str, tools: dict[str, str],
+                        env: dict[str, str]) -> None:
+    """The security suite's changelogs and its Release's Changelogs: field, signed again.
+
+    reprepro writes no Changelogs: field: it is added after the export and the
+    Release file signed again (InRelease and Release.gpg), as reprepro signs it.
+    """
+    for pkg, ver, path in published_changelogs():
+        _write(archive / CHANGELOGS_DIR / f"{path}_changelog", spec.changelog_text(pkg, ver))
+    folder = archive / "dists" / spec.DIST_SECURITY
+    release = (folder / "Release").read_text()
+    lines = release.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Codename:")) + 1
+    lines.insert(at, f"Changelogs: {CHANGELOGS_URL}")
+    _write(folder / "Release", "\n".join(lines) + "\n")
+    sign = [tools["gpg"], "--homedir", home, "--batch", "--yes", "--pinentry-mode", "loopback",
+            "--passphrase", "", "--local-user", fingerprint, "--digest-algo", "SHA512"]
+    _run(sign + ["--clearsign", "--output", str(folder / "InRelease"), str(folder / "Release")],
+         env=env, what=f"gpg --clearsign {spec.DIST_SECURITY}/Release")
+    _run(sign + ["--armor", "--detach-sign", "--output", str(folder / "Release.gpg"), str(folder / "Release")],
+         env=env, what=f"gpg --detach-sign {spec.DIST_SECURITY}/Release")
 
 
 def _pool_files(archive: Path) -> dict[tuple[str, str], str]:
@@ -432,6 +477,11 @@ def _manifest(fingerprint: str, hash_: str, pool: dict[tuple[str, str], str]) ->
         "apt_sources": lines,
         "apt_sources_with_faults": [
             lines[0] + f" {spec.COMPONENT_FAULTS}", lines[1]],
+        # The changelogs the security suite publishes (Changelogs: in its Release file).
+        "changelogs": {
+            "url": CHANGELOGS_URL,
+            "published": sorted(f"{pkg.name}={ver.version}" for pkg, ver, _path in published_changelogs()),
+        },
         "distributions": [
             dict(dist, Architectures=" ".join(ARCHITECTURES)) for dist in DISTRIBUTIONS
         ],

@@ -198,8 +198,9 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
     rows = list(csv.DictReader((report / "updates.csv").open(encoding="utf-8")))
     assert [r["name"] for r in rows] == [u["name"] for u in updates]
     assert list(csv.DictReader((report / "assets.csv").open(encoding="utf-8")))
-    # Every apt upgrade says what its Debian changelog says (read out of the .deb: the lab's
-    # repository publishes no changelogs): the CVEs, the candidate's upload date, its urgency.
+    # Every apt upgrade says what its Debian changelog says: the CVEs, the candidate's upload date,
+    # its urgency. The security suite publishes its changelogs (a Changelogs: field, as Debian's
+    # archive has): those are read from there; the lab suite's are read out of the .deb.
     versions = {(p["name"], v["version"]): v for p in manifest["packages"] for v in p["versions"]}
     apt_upgrades = [u for u in updates if u["backend"] == "apt" and u["effect"] == "upgrade"]
     assert apt_upgrades
@@ -207,7 +208,12 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
         candidate = versions[(row["name"], row["candidate_version"])]
         assert row["released"] == candidate["date"][:10], row
         assert set(candidate["cves"]) <= set(row["cves"]), row
-        assert row["changelog"]["origin"] == f"deb:{row['name']}_{row['candidate_version']}_all.deb", row
+        if f"{row['name']}={row['candidate_version']}" in manifest["changelogs"]["published"]:
+            path = f"main/{row['name'][0]}/{row['name']}/{row['name']}_{row['candidate_version']}"
+            assert row["changelog"]["origin"] == manifest["changelogs"]["url"].replace("@CHANGEPATH@", path), row
+        else:
+            assert row["changelog"]["origin"] == f"deb:{row['name']}_{row['candidate_version']}_all.deb", row
+    assert {u["changelog"]["origin"].split(":")[0] for u in apt_upgrades} == {"file", "deb"}  # both ways
         assert row["changelog"]["urgency"] == candidate["urgency"], row
     # One read per source version for the whole fleet, kept in the controller's cache (0600 files).
     cached = sorted((tmp_path / "changelogs").glob("*.json"))
