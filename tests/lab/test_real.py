@@ -40,3 +40,21 @@ def test_real_hosts_have_real_security_updates(real_lab):
         assert security, f"{host['name']}: no pending Debian security update:\n{out}"
         # The lab's own repository is still there beside Debian's.
         assert "Patchpilot Lab-Security:lab-security" in out
+
+
+def test_real_security_updates_name_their_cves_from_the_packages_changelogs(real_lab, tmp_path):
+    # Debian's security suite publishes no Changelogs: field: the changelogs come out of the .debs.
+    proc = real_lab.playbook("playbooks/scan.yml", "-e", f"patchpilot_report_dir={tmp_path / 'report'}",
+                             "-e", f"patchpilot_changelog_cache={tmp_path / 'changelogs'}", check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    report = next((tmp_path / "report").rglob("updates.json"))
+    updates = json.loads(report.read_text(encoding="utf-8"))["updates"]
+    security = [u for u in updates if u["backend"] == "apt" and u["classification"] == "security"
+                and u["source"]["origin"] == "Debian"]
+    assert security
+    with_cves = [u for u in security if u["cves"]]
+    assert with_cves, [(u["name"], u["changelog"]) for u in security]
+    assert all(u["changelog"]["origin"].startswith("deb:") for u in with_cves)
+    assert all(re.match(r"\d{4}-\d{2}-\d{2}$", u["released"] or "") for u in security)
+    print("\n".join(f"{u['host']} {u['name']} {u['candidate_version']}: {' '.join(u['cves'][:6])}"
+                    f" (urgency {u['changelog']['urgency']}, released {u['released']})" for u in with_cves[:12]))
