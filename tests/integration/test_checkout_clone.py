@@ -78,3 +78,21 @@ def test_results_not_in_yaml_are_said_once_even_when_imported_twice(clone):
     assert out.count("results are printed as json, not YAML") == 1, out
     assert out.count("TASK [Check the inventory, host key checking and the output format]") == 2, out
 
+
+
+def test_the_installed_collection_checks_too(clone):
+    """Built from the clone and installed from its tarball: ``ansible-playbook patchpilot.fleet.scan`` stops the same way."""
+    built, installed = clone.cwd / "built", clone.cwd / "installed"
+    proc = clone.run("ansible-galaxy", "collection", "build", "--output-path", str(built), str(clone.path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tarball = next(built.glob("patchpilot-fleet-*.tar.gz"))
+    proc = clone.run("ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", str(installed), str(tarball))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (installed / "ansible_collections" / "patchpilot" / "fleet" / "playbooks" / "collections").exists()
+    inventory = clone.cwd / "broken-installed.yml"
+    inventory.write_text(BROKEN, encoding="utf-8")
+    proc = clone.run("ansible-playbook", "-i", str(inventory), "patchpilot.fleet.scan",
+                     env={"ANSIBLE_COLLECTIONS_PATH": str(installed)})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert f"the inventory ({inventory}) gave no hosts" in out, out
