@@ -79,7 +79,6 @@ def test_results_not_in_yaml_are_said_once_even_when_imported_twice(clone):
     assert out.count("TASK [Check the inventory, host key checking and the output format]") == 2, out
 
 
-
 def test_the_installed_collection_checks_too(clone):
     """Built from the clone and installed from its tarball: ``ansible-playbook patchpilot.fleet.scan`` stops the same way."""
     built, installed = clone.cwd / "built", clone.cwd / "installed"
