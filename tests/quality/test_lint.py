@@ -31,6 +31,7 @@ FORBIDDEN_PREFIXES = (
     "tests/output/",
     "inventories/lab/",
     "collections/",
+    "playbooks/collections/",
 )
 FORBIDDEN_NAMES = ("dev", "lab", ".ci", "ansible.cfg", "requirements.txt", "pyproject.toml", "changelogs/.plugin-cache.yaml")
 
