@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Runs on the controller, once, between the hosts' M(patchpilot.fleet.deb_changelogs) calls of a scan.
   - With O(state=planned), reads each host's resolved packages (O(resolved_var)) and returns in
-    RV(read) which host reads which changelog the cache in O(cache_dir) does not hold yet: one host
+    RV(read) which host reads which changelog the cache in O(cache_dir) does not hold yet - one host
     per source package version, the reads spread over the hosts.
   - With O(state=stored), keeps what the hosts read (O(extracted_var)) in the cache, then returns in
     RV(security), per host and apt upgrade, what the changelog entries between the installed and
@@ -74,15 +74,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 read:
-  description: With O(state=planned), C({host: [package]}) to pass to M(patchpilot.fleet.deb_changelogs) C(state=extracted).
+  description: "With O(state=planned), C({host: [package]}) to pass to M(patchpilot.fleet.deb_changelogs) C(state=extracted)."
   returned: state is planned
   type: dict
 security:
-  description: With O(state=stored), C({host: {package: info}}) (see module_utils/update_security.py).
+  description: "With O(state=stored), C({host: {package: info}}) (see module_utils/update_security.py)."
   returned: state is stored
   type: dict
 stats:
-  description: Counts; with O(state=planned) C(keys), C(cached), C(to_read); with O(state=stored) C(stored), C(updates), C(unknown).
+  description: "Counts; with O(state=planned) C(keys), C(cached), C(to_read); with O(state=stored) C(stored), C(updates), C(unknown)."
   returned: always
   type: dict
 """
