@@ -37,6 +37,7 @@ ARGUMENT_SPEC = {
     "overrides": {"type": "dict", "default": {}},
     "first_seen_file": {"type": "path"},
     "approved_by": {"type": "str"},
+    "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
     **SCAN_VARS_SPEC,
     **TRACKER_SPEC,
 }
@@ -69,6 +70,10 @@ class ActionModule(ActionBase):
         if tracker:
             scan_report.enrich_from_tracker(results, tracker)
         scan = scan_results.plan_scan(results, policy["scan"]["stale_index"])
+        for host in scan:  # the CMDB row (the assets inventory plugin's): a covering canary reads its columns
+            cmdb = plain(hostvars[host].get(args["cmdb_var"]) or {})
+            if isinstance(cmdb, dict) and cmdb:
+                scan[host]["cmdb"] = cmdb
         if tracker and policy["emergency"]["cves"]:
             for host, result in results.items():
                 codename = (result.get("asset") or {}).get("os_codename")

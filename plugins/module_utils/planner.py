@@ -33,7 +33,9 @@ The plan (format 2)::
                 settings: {health_checks, hooks: {pre_host, post_host}, reboot,
                            restart_services (restart, flag or none), soak_minutes,
                            automatic_updaters}}],
-     "summary": {hosts, rollout, nothing_to_do, refused, unscannable, waves, ...}}
+     "summary": {hosts, rollout, nothing_to_do, refused, unscannable, waves, ...},
+     "canary_cover": {dimensions, method, hosts, tested_on: {item: host},   # with rollout.canary.cover
+                      untested: [{item, reason, hosts}]}}
 
 Times in ``waves`` and ``hosts`` are ISO 8601 in the policy's time zone.
 
@@ -158,6 +160,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import canary_cover
 from ansible_collections.patchpilot.fleet.plugins.module_utils.cve_status import cve_status
 from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     CRITICALITIES,
@@ -528,6 +531,53 @@ def _canary(rollout: Mapping, ordered: list, scope: set, groups: Mapping, proble
     return chosen
 
 
+def _cmdb(result) -> dict:
+    """A host's CMDB row: the scan result's ``cmdb``, else its asset's ``patchpilot_asset``."""
+    result = result if isinstance(result, Mapping) else {}
+    if isinstance(result.get("cmdb"), Mapping):
+        return result["cmdb"]
+    asset = result.get("asset") if isinstance(result.get("asset"), Mapping) else {}
+    return asset["patchpilot_asset"] if isinstance(asset.get("patchpilot_asset"), Mapping) else {}
+
+
+def _attribute(result, dimension: str) -> str:
+    """A host's value of a cover dimension: ``release`` is its OS and version, any other its CMDB
+    column (else its asset fact of that name), ``unknown`` when neither has it."""
+    asset = result.get("asset") if isinstance(result, Mapping) and isinstance(result.get("asset"), Mapping) else {}
+    cmdb = _cmdb(result)
+    if dimension == "release":
+        name = asset.get("os_distribution") or cmdb.get("os_distribution") or ""
+        version = asset.get("os_version") or cmdb.get("os_version") or ""
+        return f"{name} {version}".strip() or "unknown"
+    value = cmdb.get(dimension, asset.get(dimension))
+    return str(value).strip() if value not in (None, "") else "unknown"
+
+
+def _cover_canary(rollout: Mapping, ordered: list, scan: Mapping, hosts: Mapping, constraints: list,
+                  problems: list) -> tuple:
+    """The canary chosen by rollout.canary.cover (canary_cover.choose) and what the plan says of it."""
+    canary = rollout["canary"]
+    dimensions = canary["cover"]
+    keep_out = set(canary.get("exclude_criticality") or ())
+    excluded = {}
+    for host in ordered:
+        word = str(_cmdb(scan[host]).get("criticality") or DEFAULT_ASSET["criticality"]).strip().lower()
+        if word in keep_out:
+            excluded[host] = f"criticality {word} (rollout.canary.exclude_criticality)"
+    fleet = [{"host": h, "attributes": {d: _attribute(scan[h], d) for d in dimensions if d != "updates"},
+              "updates": sorted({p["name"] for p in hosts[h]["packages"]})} for h in ordered]
+    named = [h for h in canary.get("hosts") or () if h in ordered]
+    try:
+        found = canary_cover.choose(fleet, dimensions, required=named, excluded=excluded,
+                                    groups=[(members, cap) for _key, members, cap in constraints], cap=canary.get("max"))
+    except canary_cover.CoverError as exc:
+        problems.append(str(exc))
+        return [], None
+    chosen = [h for h in ordered if h in set(found["hosts"])]
+    return chosen, {"dimensions": list(dimensions), "method": found["method"], "hosts": chosen,
+                    "tested_on": found["covered_by"], "untested": found["uncovered"]}
+
+
 def _wave_sizes(rollout: Mapping, remaining: int, problems: list) -> list:
     """Capacity of each configured wave after the canary (None for rest); None when unreadable."""
     entries = list(rollout.get("waves") or ())
@@ -855,9 +905,14 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
     rollout = policy.get("rollout") or {}
     ordered = sorted((h for h in scope if hosts[h]["status"] == "rollout"),
                      key=lambda h: (not hosts[h]["emergency"], _criticality_rank(scan[h].get("asset")), h))
-    canary = _canary(rollout, ordered, set(scope), groups, problems)
+    constraint_problems = []  # listed after the canary's, in the policy's order
+    constraints = _constraints(rollout, set(ordered), groups, constraint_problems)
+    if (rollout.get("canary") or {}).get("cover"):
+        canary, cover = _cover_canary(rollout, ordered, scan, hosts, constraints, problems)
+    else:
+        canary, cover = _canary(rollout, ordered, set(scope), groups, problems), None
     sizes = _wave_sizes(rollout, len(ordered) - len(canary), problems)
-    constraints = _constraints(rollout, set(ordered), groups, problems)
+    problems += constraint_problems
     available = len(sizes or ()) + (1 if canary else 0)
     for key, members, cap in constraints if sizes is not None else ():
         needed = math.ceil(len(members) / cap)
@@ -900,7 +955,7 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
         "deferred_waves": sum(1 for w in waves if w["deferred"]),
         "max_failed": budget["max_failed"],
     }
-    return {
+    plan = {
         "format": FORMAT,
         "run_id": run_id or make_run_id(now),
         "created": now.astimezone(timezone.utc).isoformat(),
@@ -917,3 +972,7 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
         "hosts": entries,
         "summary": summary,
     }
+    if cover is not None:
+        plan["canary_cover"] = cover
+        summary["untested_in_canary"] = len(cover["untested"])
+    return plan

@@ -91,6 +91,12 @@ def rollout(data: Mapping) -> dict:
 def _canary(value):
     if value is None:
         return None
+    if "cover" in value:
+        out = {"cover": unique(value["cover"]), "max": value.get("max"),
+               "exclude_criticality": sorted({word.strip().lower() for word in value.get("exclude_criticality") or ()})}
+        if "hosts" in value:
+            out["hosts"] = unique(value["hosts"])
+        return out
     if "hosts" in value:
         return {"hosts": unique(value["hosts"])}
     if "group" in value:

@@ -78,6 +78,12 @@ options:
     description: How old the kept copy of a URL's export may be before it is fetched again.
     type: float
     default: 24
+  cmdb_var:
+    description:
+      - Variable holding each host's CMDB row (what the M(patchpilot.fleet.assets) inventory plugin sets);
+        a canary chosen by C(rollout.canary.cover) reads its columns (C(role), ...).
+    type: str
+    default: patchpilot_asset
   approved_by:
     description:
       - The person approving the plan (C(-e patchpilot_approved_by=NAME)), recorded with the time in the

@@ -109,3 +109,21 @@ def test_canary_that_matches_no_host(lab, tmp_path):
     proc, plan = make_plan(lab, tmp_path, data, check=False)
     assert proc.returncode != 0 and plan is None
     assert "rollout.canary" in proc.stdout + proc.stderr and "nosuch01" in proc.stdout + proc.stderr
+
+
+def test_a_covering_canary_tests_every_release_role_and_update_first(lab, tmp_path):
+    _proc, plan = make_plan(lab, tmp_path, policy(rollout={
+        "canary": {"cover": ["release", "role", "updates"]}, "waves": ["rest"], "minutes_per_host": 1,
+        "soak_minutes": 1}))
+    hosts = {h["host"]: h for h in plan["hosts"]}
+    canary = plan["waves"][0]
+    assert canary["canary"]
+    patched = [h for h in lab.hosts if hosts[h["name"]]["status"] == "rollout"]
+    in_canary = [h for h in patched if h["name"] in canary["hosts"]]
+    assert {h["release"] for h in in_canary} == {h["release"] for h in patched}
+    assert {h["role"] for h in in_canary} == {h["role"] for h in patched}
+    for host in patched:
+        for package in hosts[host["name"]]["packages"]:
+            tester = plan["canary_cover"]["tested_on"][f"update {package['name']}"]
+            assert tester in canary["hosts"] and package["name"] in {p["name"] for p in hosts[tester]["packages"]}
+    assert plan["canary_cover"]["untested"] == []

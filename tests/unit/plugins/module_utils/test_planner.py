@@ -722,3 +722,49 @@ def test_plan_from_a_policy_as_policy_py_validates_it():
     # the settings carry the validated policy's defaults (health checks, ...): compared below
     assert [dict(h, settings=None) for h in plan["hosts"]] == [dict(h, settings=None) for h in expected["hosts"]]
     assert plan["hosts"][0]["settings"]["health_checks"] == validated["health_checks"]
+
+
+def cover_scan():
+    def node(release, role, criticality, updates):
+        return {"asset": {"os_distribution": "Debian", "os_version": release}, "updates": updates,
+                "cmdb": {"role": role, "criticality": criticality}}
+    return {
+        "web1": node("11", "web", "low", [up("libssl3"), up("pp-web")]),
+        "web2": node("11", "web", "low", [up("libssl3"), up("pp-web")]),
+        "db1": node("12", "db", "high", [up("libssl3"), up("pp-db")]),
+        "db2": node("12", "db", "high", [up("libssl3"), up("pp-db")]),
+        "app1": node("13", "app", "critical", [up("libssl3"), up("pp-trixie")]),
+        "app2": node("13", "app", "medium", [up("libssl3")]),
+    }
+
+
+def cover_policy(**canary):
+    return make_policy(rollout={"canary": dict({"cover": ["release", "role", "updates"], "max": None,
+                                                "exclude_criticality": []}, **canary),
+                                "anti_affinity": [], "waves": [{"rest": True}]},
+                       approvals={"approve": [{"package": "pp-*", "note": None}]})
+
+
+def test_a_covering_canary_tests_every_kind_of_host_and_every_update_first():
+    plan = plan_for(policy=cover_policy(), scan=cover_scan(), groups={})
+    canary = plan["waves"][0]
+    assert canary["canary"] and sorted(canary["hosts"]) == ["app1", "db1", "web1"]
+    cover = plan["canary_cover"]
+    assert cover["method"] == "exact" and cover["untested"] == [] and plan["summary"]["untested_in_canary"] == 0
+    assert cover["tested_on"]["update pp-trixie"] == "app1"
+    assert cover["tested_on"]["release Debian 12, role db"] == "db1"
+
+
+def test_what_only_a_host_kept_out_of_the_canary_has_is_listed_untested():
+    plan = plan_for(policy=cover_policy(exclude_criticality=["critical"]), scan=cover_scan(), groups={})
+    assert "app1" not in plan["waves"][0]["hosts"] and "app2" in plan["waves"][0]["hosts"]
+    untested = {u["item"]: u for u in plan["canary_cover"]["untested"]}
+    assert list(untested) == ["update pp-trixie"]
+    assert untested["update pp-trixie"]["reason"] == \
+        "only on hosts kept out of the canary (app1: criticality critical (rollout.canary.exclude_criticality))"
+
+
+def test_named_canary_hosts_stay_and_max_caps_the_cover():
+    plan = plan_for(policy=cover_policy(hosts=["web2"], max=2), scan=cover_scan(), groups={})
+    assert "web2" in plan["waves"][0]["hosts"] and len(plan["waves"][0]["hosts"]) == 2
+    assert {u["reason"] for u in plan["canary_cover"]["untested"]} == {"rollout.canary.max is 2"}
