@@ -394,6 +394,7 @@ def check_freeze_in_order(data, clean) -> list:
             found.append((path, f"end {end} is before start {start}"))
     return found
 
+
 CHECKS = (
     check_version,
     check_finite,

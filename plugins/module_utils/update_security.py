@@ -55,8 +55,8 @@ def fetch_plan(resolved: dict, cached) -> tuple:
         host = min(holders[key], key=lambda name: (load.get(name, 0), name))
         load[host] = load.get(host, 0) + 1
         item = holders[key][host]
-        plan.setdefault(host, []).append({k: item.get(k) for k in ("name", "version", "source", "source_version",
-                                                                     "changelog_url")})
+        fields = ("name", "version", "source", "source_version", "changelog_url")
+        plan.setdefault(host, []).append({k: item.get(k) for k in fields})
     return plan, {"keys": len(known) + len(holders), "cached": len(known), "to_read": len(holders)}
 
 

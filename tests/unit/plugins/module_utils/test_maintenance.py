@@ -75,8 +75,8 @@ def test_windows_section_lists_every_problem_from_the_schema_and_the_named_check
             "timezone": "Nowhere/Special",
             "maintenance": [{"days": [], "start": "24:00", "end": "7pm"}, "nightly",
                             {"name": "n", "start": 130, "end": "02:00"}, {"name": "n", "start": "3:00", "end": "03:00"}],
-            "freezes": [{"start": "2026-12-01", "end": "tomorrow"}, {"start": "2026-12-09", "end": "2026-12-08",
-                                                                      "reason": "r"}],
+            "freezes": [{"start": "2026-12-01", "end": "tomorrow"},
+                        {"start": "2026-12-09", "end": "2026-12-08", "reason": "r"}],
             "freeze": [],
         })
     assert str(caught.value) == "; ".join([

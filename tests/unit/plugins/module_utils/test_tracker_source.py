@@ -1,7 +1,6 @@
 """tracker_source: the tracker export from a file or a URL, cached, with its age; per-release CVE states."""
 
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,7 +39,7 @@ def test_a_url_is_fetched_once_per_max_age_and_kept(tmp_path):
                                          "problem": None}
     again, info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=23))
     assert fetch.calls == 1 and again == tracker and info["age_hours"] == 23.0
-    _, info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=25))
+    info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=25))[1]
     assert fetch.calls == 2 and info["age_hours"] == 0.0
 
 
@@ -49,7 +48,7 @@ def test_a_failed_fetch_uses_the_cached_copy_and_says_it_is_stale(tmp_path):
     obtain(URL, str(tmp_path), fetch, NOW)
     tracker, info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=30))
     assert tracker and info["stale"] and info["age_hours"] == 30.0 and "connection refused" in info["problem"]
-    _, info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=31))  # a broken answer keeps the copy
+    info = obtain(URL, str(tmp_path), fetch, NOW + timedelta(hours=31))[1]  # a broken answer keeps the copy
     assert info["stale"] and json.loads((tmp_path / "security-tracker.json").read_text())
 
 
@@ -63,8 +62,9 @@ def test_no_copy_and_no_answer_is_an_error(tmp_path):
 
 
 def test_release_states():
-    tracker = {"openssl": {"CVE-2026-1": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "3.0-2"},
-                                                        "trixie": {"status": "resolved", "fixed_version": "0"}}},
+    fixed = {"bookworm": {"status": "resolved", "fixed_version": "3.0-2"},
+             "trixie": {"status": "resolved", "fixed_version": "0"}}
+    tracker = {"openssl": {"CVE-2026-1": {"releases": fixed},
                            "CVE-2026-2": {"releases": {"bookworm": {"status": "open"}}}},
                "libssl-other": {"CVE-2026-1": {"releases": {"bookworm": {"status": "open"}}}},
                "_source": "a note"}
