@@ -6,7 +6,8 @@ Plain Python, no Ansible runtime. A run directory::
 
     <base>/<run_id>/            mode 0750
         run.json                {"format": 1, "run_id", "state", "started", "finished",
-                                 "change_ticket", "policy_digest", "scope", "scope_key", "hosts"}
+                                 "change_ticket", "policy_digest", "scope", "scope_key", "hosts",
+                                 "events": [{"event", "at", "detail"}] (when any: a lock broken)}
         plan.json               the plan (planner.py, format 2; format 1 still read), as made
         hosts/<host>.json       {"format": 1, "host", "phase", "history": [{"phase", "at", "detail"}]}
         archive/<host>/         what the roles keep of a host; final.json, its state at the end
@@ -31,7 +32,8 @@ removes every temporary file that no live writer holds (a writer keeps a
 
 A host's phases, in order: :data:`PHASES`. A host in ``done``,
 ``rolled_back`` or ``abandoned`` (its run was closed before it was done, see
-:meth:`RunDir.close`) is finished and its record no longer changes; a ``failed``
+:meth:`RunDir.close`) is finished and its record no longer changes (but for a
+rollback after the run ended, :meth:`RunDir.record_later`); a ``failed``
 host may only move on to ``rolled_back`` (or be recorded ``failed`` again,
 with what a rollback tried); a host in any other phase may be recorded in
 any phase, so that a rerun after an interruption can repeat the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
@@ -577,6 +579,22 @@ class RunDir:
             run["halted"] = {"reason": str(reason), "at": _stamp(at)}
             write_json(self.run_path, run)
         return run
+
+    @_writer
+    def record_later(self, host: str, phase: str, detail=None, at: datetime | None = None) -> dict:
+        """Record a rollback of ``host`` after its run ended (rollback_later.py decides that it
+        may be done and the phase): ``rolled_back`` or ``failed``, on a finished host."""
+        if phase not in ("rolled_back", "failed"):
+            raise RunRecordError(f"phase: a later rollback ends rolled_back or failed, not {phase!r}")
+        if self.run["state"] == "running":
+            raise RunRecordError(f"run {self.run_id} is still running: its hosts are not rolled back later")
+        current = self.host(host)
+        if current["phase"] not in ("done", "failed", ABANDONED):
+            raise RunRecordError(f"{host}: {current['phase']}, cannot be rolled back later")
+        history = list(current.get("history") or ()) + [{"phase": phase, "at": _stamp(at), "detail": detail}]
+        updated = {"format": FORMAT, "host": host, "phase": phase, "history": history}
+        write_json(self._host_path(host), updated)
+        return updated
 
     @_writer
     def add_event(self, event: str, detail: dict, at: datetime | None = None) -> dict:

@@ -86,3 +86,21 @@ def test_a_run_event_is_kept_in_run_json_and_the_hosts_are_left_alone(tmp_path):
     assert run.host("web1") == before and run.run["state"] == "completed"
     with pytest.raises(RunRecordError, match="is not a name"):
         run.add_event("", {})
+
+
+def test_record_later_moves_a_finished_host_of_a_finished_run(tmp_path):
+    run = RunDir(tmp_path, "r2")
+    run.start({"format": 2, "run_id": "r2", "hosts": [{"host": "web1", "wave": 0}, {"host": "db1", "wave": 0}]},
+              SCOPE)
+    run.record("web1", "done")
+    with pytest.raises(RunRecordError, match="still running"):
+        run.record_later("web1", "rolled_back", {})
+    run.finish("completed")
+    with pytest.raises(RunRecordError, match="not 'done'"):
+        run.record_later("web1", "done", {})
+    with pytest.raises(RunRecordError, match="db1: pending, cannot be rolled back later"):
+        run.record_later("db1", "rolled_back", {})
+    updated = run.record_later("web1", "rolled_back", {"later": True})
+    assert updated["phase"] == "rolled_back" and updated["history"][-1]["detail"] == {"later": True}
+    with pytest.raises(RunRecordError, match="rolled_back, cannot be rolled back later"):
+        run.record_later("web1", "rolled_back", {})
