@@ -102,7 +102,6 @@ def kept_material(snapshot: dict | None, host: str, run_id: str, archive_dir: st
         debs = [d for d in details.get("debs") or () if isinstance(d, dict) and d.get("file")]
         out["debs"] = {d["file"]: d.get("sha256") or "" for d in debs}
         out["archive_debs_dir"] = f"{archive_dir}/{details.get('dir') or 'rollback'}"
-        out["snapshot_id"] = out["archive_debs_dir"]
     elif provider == "package":
         out["snapshot_id"] = f"dnf transaction {details.get('dnf_transaction_id')}"
     elif provider == "btrfs":
@@ -135,9 +134,9 @@ def source_verdict(kept: dict, host_check=None, archive_check=None, host_paths=N
     in_host, in_archive = _files(host_check), _files(archive_check)
     host_paths = host_paths or {}
     left = {"package_archive": None, "host_cache": None, "snapshot_id": kept.get("snapshot_id")}
-    if in_archive:
+    if kept.get("debs") or in_archive:
         left["package_archive"] = {"path": kept["archive_debs_dir"], "files": sorted(in_archive)}
-    if in_host:
+    if kept.get("debs") or in_host:
         left["host_cache"] = {"path": kept["host_debs_dir"], "files": sorted(in_host)}
     missing, source = [], None
     if provider is None:
@@ -157,12 +156,9 @@ def source_verdict(kept: dict, host_check=None, archive_check=None, host_paths=N
     else:
         source = f"the {provider} snapshot" + (f" {kept['snapshot_id']}" if kept.get("snapshot_id") else "")
     if missing:
-        what = []
-        if left["package_archive"]:
-            what.append(f"package archive {left['package_archive']['path']}"
-                        f" ({', '.join(left['package_archive']['files'])})")
-        if left["host_cache"]:
-            what.append(f"host cache {left['host_cache']['path']} ({', '.join(left['host_cache']['files'])})")
+        what = [f"{label} {left[key]['path']} ({', '.join(left[key]['files']) or 'none of the kept packages'})"
+                for key, label in (("package_archive", "package archive"), ("host_cache", "host cache"))
+                if left[key]]
         if left["snapshot_id"]:
             what.append(f"snapshot id {left['snapshot_id']}")
         note = f" ({kept['note']})" if kept.get("note") and provider is None else ""

@@ -227,6 +227,7 @@ def test_a_finished_run_is_rolled_back_later_and_a_gone_archive_changes_nothing(
     out = " ".join(proc.stdout.split())
     assert proc.returncode != 0, explain(proc)  # db01 fails: its material is gone
     assert "db01, run" in out and "cannot roll back: gone" in out and "Nothing was changed" in out, explain(proc)
+    assert f"left: package archive {run_dir}/archive/db01/rollback (none of the kept packages)" in out, explain(proc)
     assert dpkg(lab, "db01") == db_before and rollout.host_record(run_dir, "db01") == db_record
 
     snapshot = rollout.read(run_dir / "archive" / "app01" / "snapshot.json")

@@ -43,6 +43,7 @@ def test_apt_packages_gone_from_both_change_nothing_and_name_what_is_left():
     assert verdict["left"]["package_archive"] == {"path": f"{ARCHIVE}/rollback", "files": ["pplab-web_1.0-1_all.deb"]}
     assert "gone (retention?): pplab-lib_2.0-1_all.deb" in verdict["message"]
     assert f"package archive {ARCHIVE}/rollback (pplab-web_1.0-1_all.deb)" in verdict["message"]
+    assert f"host cache {HOST_DIR}/rollback (none of the kept packages)" in verdict["message"]
     assert verdict["message"].endswith("Nothing was changed")
     assert source_verdict(material, None, None)["possible"] is False  # not looked at: nothing found
 
