@@ -81,8 +81,8 @@ def test_a_run_event_is_kept_in_run_json_and_the_hosts_are_left_alone(tmp_path):
     run.finish("completed")
     run.add_event("lock_broken", {"reason": "again"})
     events = run.run["events"]
-    assert [e["detail"]["reason"] for e in events] == ["gone", "again"] and all(e["event"] == "lock_broken"
-                                                                                 for e in events)
+    assert [e["detail"]["reason"] for e in events] == ["gone", "again"]
+    assert all(e["event"] == "lock_broken" for e in events)
     assert run.host("web1") == before and run.run["state"] == "completed"
     with pytest.raises(RunRecordError, match="is not a name"):
         run.add_event("", {})
