@@ -9,7 +9,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import lockbreak, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
 
 ARGUMENT_SPEC = {
@@ -73,8 +73,9 @@ class ActionModule(ActionBase):
             released = lock.release()
             return dict(result, changed=released, path=lock.path)
         warnings = []
+        user = lockbreak.owner_user(task_vars or {}, lockbreak.login_user())
         try:
-            owner = lock.acquire(owner_pid=_owner_pid())
+            owner = lock.acquire(owner_pid=_owner_pid(), **user)
         except runrecord.StaleLock as exc:
             why = _may_take_over(args["base_dir"], args["scope"], exc.owner) if args["take_over_stale"] else None
             if why is None:
@@ -82,7 +83,7 @@ class ActionModule(ActionBase):
                                         " then remove the lock file by hand") from exc
             try:
                 broken = lock.break_stale()
-                owner = lock.acquire(owner_pid=_owner_pid())
+                owner = lock.acquire(owner_pid=_owner_pid(), **user)
             except runrecord.LockError as again:
                 raise AnsibleActionFail(f"run lock: {again}") from again
             warnings.append(f"STALE LOCK taken over: {exc.path} belonged to run {broken.get('run_id')} of pid"

@@ -6,7 +6,8 @@ Plain Python, no Ansible runtime. A run directory::
 
     <base>/<run_id>/            mode 0750
         run.json                {"format": 1, "run_id", "state", "started", "finished",
-                                 "change_ticket", "policy_digest", "scope", "scope_key", "hosts"}
+                                 "change_ticket", "policy_digest", "scope", "scope_key", "hosts",
+                                 "events": [{"event", "at", "detail"}] (when any: a lock broken)}
         plan.json               the plan (planner.py, format 2; format 1 still read), as made
         hosts/<host>.json       {"format": 1, "host", "phase", "history": [{"phase", "at", "detail"}]}
         archive/<host>/         what the roles keep of a host; final.json, its state at the end
@@ -31,7 +32,8 @@ removes every temporary file that no live writer holds (a writer keeps a
 
 A host's phases, in order: :data:`PHASES`. A host in ``done``,
 ``rolled_back`` or ``abandoned`` (its run was closed before it was done, see
-:meth:`RunDir.close`) is finished and its record no longer changes; a ``failed``
+:meth:`RunDir.close`) is finished and its record no longer changes (but for a
+rollback after the run ended, :meth:`RunDir.record_later`); a ``failed``
 host may only move on to ``rolled_back`` (or be recorded ``failed`` again,
 with what a rollback tried); a host in any other phase may be recorded in
 any phase, so that a rerun after an interruption can repeat the phases of the hosts it did not finish. :meth:`RunDir.pending_hosts` lists
@@ -41,7 +43,8 @@ the hosts a rerun still has to do: all but ``done``, ``failed``,
 The run lock, one per inventory scope, stops two runs (cron, AWX, a person)
 from patching the same hosts at once: ``<base>/locks/<scope key>.lock``
 holds its owner ``{"format", "pid", "pid_start", "host", "started", "run_id",
-"scope", "token"}``. It is made with an exclusive create that either makes
+"scope", "token", "user", "job_id"}`` (``user`` and ``job_id``, who started the run
+and its AWX job, are missing from the locks of older versions, which are still read). It is made with an exclusive create that either makes
 the file, complete, or finds it there: the owner's record is written to a
 temporary file first and hard-linked to the lock's name (``link`` fails when
 the name exists, as ``open(O_CREAT | O_EXCL)`` does), so that a lock file is
@@ -50,7 +53,10 @@ writing it. A lock whose owner is alive raises :class:`LockHeld`; one whose
 owner process is gone from this machine raises :class:`StaleLock`, and is
 left in place: only :meth:`RunLock.break_stale`, called on purpose, removes
 it, and only while its owner is still dead. A lock taken on another machine
-is always held (its process cannot be checked from here).
+is always held (its process cannot be checked from here): only a person breaks it
+(``playbooks/break_lock.yml``, :mod:`lockbreak` decides), with
+:meth:`RunLock.remove_if_owner`; :func:`append_private_jsonl` keeps the record of it
+and :meth:`RunDir.add_event` notes it in the run's history.
 """
 
 from __future__ import annotations
@@ -70,8 +76,8 @@ from datetime import datetime, timezone
 
 __all__ = [
     "ABANDONED", "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
-    "RunRecordError", "StaleLock", "inventory_scope", "latest_unfinished", "path_under", "read_json", "scope_key",
-    "write_json",
+    "RunRecordError", "StaleLock", "append_private_jsonl", "inventory_scope", "latest_unfinished", "list_locks",
+    "path_under", "read_json", "scope_key", "write_json",
 ]
 
 #: The shape of run.json, the host files and the lock file; a reader refuses any other.
@@ -86,6 +92,7 @@ ABANDONED = "abandoned"
 FINISHED_PHASES = ("done", "failed", "rolled_back", ABANDONED)
 RUN_STATES = ("running", "completed", "failed", "aborted")
 LOCKS_DIR = "locks"
+LOCK_SUFFIX = ".lock"
 DIR_MODE = 0o750
 FILE_MODE = 0o640
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".json"
@@ -210,6 +217,31 @@ def read_json(path: str, kind: str = "file"):
         raise RunRecordError(f"{path}: no {kind}") from None
     except (OSError, ValueError) as exc:
         raise RunRecordError(f"{path}: unreadable {kind}: {exc}") from exc
+
+
+def append_private_jsonl(path: str, record: dict) -> None:
+    """Append ``record`` as one JSON line to ``path`` (made 0600 when missing), durably.
+
+    The file is only ever appended to; a symbolic link, or a file that group or
+    others may read or write, is refused.
+    """
+    line = json.dumps(record, sort_keys=True) + "\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise RunRecordError(f"{path}: cannot open for appending: {exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RunRecordError(f"{path}: not a regular file")
+        if info.st_mode & 0o077:
+            raise RunRecordError(f"{path}: group or others may read or write it"
+                                 f" (mode {stat.S_IMODE(info.st_mode):04o}); refused: chmod 600 it")
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
 def _checked(data, path: str, kind: str) -> dict:
@@ -549,6 +581,34 @@ class RunDir:
         return run
 
     @_writer
+    def record_later(self, host: str, phase: str, detail=None, at: datetime | None = None) -> dict:
+        """Record a rollback of ``host`` after its run ended (rollback_later.py decides that it
+        may be done and the phase): ``rolled_back`` or ``failed``, on a finished host."""
+        if phase not in ("rolled_back", "failed"):
+            raise RunRecordError(f"phase: a later rollback ends rolled_back or failed, not {phase!r}")
+        if self.run["state"] == "running":
+            raise RunRecordError(f"run {self.run_id} is still running: its hosts are not rolled back later")
+        current = self.host(host)
+        if current["phase"] not in ("done", "failed", ABANDONED):
+            raise RunRecordError(f"{host}: {current['phase']}, cannot be rolled back later")
+        history = list(current.get("history") or ()) + [{"phase": phase, "at": _stamp(at), "detail": detail}]
+        updated = {"format": FORMAT, "host": host, "phase": phase, "history": history}
+        write_json(self._host_path(host), updated)
+        return updated
+
+    @_writer
+    def add_event(self, event: str, detail: dict, at: datetime | None = None) -> dict:
+        """Add ``{"event", "at", "detail"}`` to run.json's ``events``: something that
+        happened to the run as a whole (its lock broken by hand), whatever its state.
+        The hosts' records are left alone (their last entry is their outcome)."""
+        if not isinstance(event, str) or not event:
+            raise RunRecordError(f"event: {event!r} is not a name")
+        run = self.run
+        run["events"] = list(run.get("events") or ()) + [{"event": event, "at": _stamp(at), "detail": detail}]
+        write_json(self.run_path, run)
+        return run
+
+    @_writer
     def finish(self, state: str, at: datetime | None = None) -> dict:
         """Close the run: state completed, failed or aborted, and the time."""
         if state not in RUN_STATES or state == "running":
@@ -643,15 +703,52 @@ def _alive(pid: int, pid_start) -> bool:
     return pid_start is None or start == pid_start
 
 
+def list_locks(base_dir: str) -> list:
+    """Every lock file of ``<base_dir>/locks``: [{name, key, path, owner}], by name.
+
+    ``owner`` is the lock file's record as :meth:`RunLock.read` gives it (with
+    ``error`` when it is unreadable).
+    """
+    folder = os.path.join(os.path.abspath(base_dir), LOCKS_DIR)
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise RunRecordError(f"{folder}: cannot list the locks: {exc}") from exc
+    found = []
+    for name in names:
+        if not name.endswith(LOCK_SUFFIX) or name.startswith("."):
+            continue
+        lock = RunLock.from_key(base_dir, name[:-len(LOCK_SUFFIX)])
+        owner = lock.read()
+        if owner is not None:
+            found.append({"name": name, "key": lock.key, "path": lock.path, "owner": owner})
+    return found
+
+
 class RunLock:
     """The lock of one inventory scope: ``<base_dir>/locks/<scope key>.lock``."""
 
     def __init__(self, base_dir: str, scope, run_id: str | None = None):
         self.key, self.scope = scope_key(scope)
         self.folder = os.path.join(os.path.abspath(base_dir), LOCKS_DIR)
-        self.path = os.path.join(self.folder, self.key + ".lock")
+        self.path = os.path.join(self.folder, self.key + LOCK_SUFFIX)
         self.run_id = run_id
         self.owner = None  # our record while we hold the lock
+
+    @classmethod
+    def from_key(cls, base_dir: str, key: str) -> "RunLock":
+        """The lock ``<base_dir>/locks/<key>.lock``, its scope unknown until its file is read."""
+        lock = cls.__new__(cls)
+        lock.key = _check_name(key, "lock", "a lock file")
+        lock.scope = f"(the scope of lock {key})"
+        lock.folder = os.path.join(os.path.abspath(base_dir), LOCKS_DIR)
+        lock.path = path_under(lock.folder, key + LOCK_SUFFIX) if os.path.isdir(lock.folder) \
+            else os.path.join(lock.folder, key + LOCK_SUFFIX)
+        lock.run_id = None
+        lock.owner = None
+        return lock
 
     def __enter__(self):
         self.acquire()
@@ -693,12 +790,14 @@ class RunLock:
         owner = self.read()
         return None if owner is None else self._verdict(owner)
 
-    def acquire(self, at: datetime | None = None, owner_pid: int | None = None) -> dict:
+    def acquire(self, at: datetime | None = None, owner_pid: int | None = None, user: str | None = None,
+                job_id: str | None = None) -> dict:
         """Take the lock; LockHeld or StaleLock (with the owner) when somebody has it.
 
         ``owner_pid`` is the process the lock belongs to (default: this one); an
         Ansible action plugin runs in a worker process and passes the
-        ansible-playbook process, which lives as long as the run.
+        ansible-playbook process, which lives as long as the run. ``user`` and
+        ``job_id`` name who started the run (lockbreak.owner_user), for the record.
         """
         try:
             os.makedirs(self.folder, mode=DIR_MODE, exist_ok=True)
@@ -708,7 +807,7 @@ class RunLock:
         stat = _proc_stat(pid)
         record = {"format": FORMAT, "pid": pid, "pid_start": stat[1] if stat else None,
                   "host": socket.gethostname(), "started": _stamp(at), "run_id": self.run_id,
-                  "scope": self.scope, "token": secrets.token_hex(8)}
+                  "scope": self.scope, "token": secrets.token_hex(8), "user": user, "job_id": job_id}
         with _temp_json(self.folder, record) as tmp:
             try:
                 for _attempt in range(3):
@@ -743,6 +842,18 @@ class RunLock:
         os.unlink(self.path)
         _fsync_dir(self.folder)
         return owner
+
+    def remove_if_owner(self, owner: dict) -> None:
+        """Remove the lock, whoever holds it, if its file still holds ``owner`` (a person
+        decided to break it having seen that owner); LockHeld when it changed hands,
+        LockError when it is gone."""
+        current = self.read()
+        if current is None:
+            raise LockError(f"{self.path}: no lock to break (released meanwhile)", path=self.path)
+        if current != owner:
+            raise LockHeld(f"{self.path}: the lock changed hands while breaking it: left in place", current, self.path)
+        os.unlink(self.path)
+        _fsync_dir(self.folder)
 
     def release(self) -> bool:
         """Remove the lock if it is still ours; False when we did not hold it."""

@@ -17,7 +17,11 @@ description:
   - The lock belongs to the ansible-playbook process. A lock whose process is gone from
     this machine is stale; it is taken over, with a warning naming the dead run, only when
     that run is the scope's unfinished run that this run continues, or has nothing left to
-    do. A lock taken on another machine is always held.
+    do. A lock taken on another machine is always held; C(playbooks/break_lock.yml)
+    (M(patchpilot.fleet.run_lock_break)) breaks it by hand.
+  - The lock names its owner - the process, the machine, the start time, the run and the
+    user (the AWX user and job id when AWX passes C(awx_user_name) or C(tower_user_name)
+    and C(awx_job_id), else the login user).
 options:
   state:
     description: V(acquired) takes the lock, V(released) gives it back (only with its O(token)).
@@ -73,7 +77,7 @@ token:
   returned: O(state=acquired)
   type: str
 owner:
-  description: The lock's owner record (pid, host, started, run_id, scope).
+  description: The lock's owner record (pid, host, started, run_id, scope, user, job_id).
   returned: O(state=acquired)
   type: dict
 """

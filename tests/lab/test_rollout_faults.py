@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 
 import pytest
 import yaml
 
-from labkit import ansible_env
+from labkit import ROOT, VENV_BIN, ansible_env
 from support.servers import HTTPServer, http_server  # noqa: F401 (fixture)
 from test_rollout import (DEBIAN, Rollout, assert_as_planned, assert_services_run, dpkg, dpkg_log_lines, explain, lab_units,
                           offer_fault, plan_of, policy)
@@ -200,6 +201,50 @@ def test_a_rerun_runs_a_hosts_hooks_again_and_keeps_each_once(interrupted_run):
         done = rollout.read(run_dir / "archive" / name / "hooks.json")
         assert [(e["phase"], e["name"], e["undo"]["name"]) for e in done] == [("pre_host", "drain", "enable")], \
             (name, done)
+
+
+def rollback_later(rollout, run_dir, limit: str) -> subprocess.CompletedProcess:
+    """playbooks/rollback.yml on the finished run, for ``limit``."""
+    return subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", rollout.lab.inventory,
+                           str(ROOT / "playbooks" / "rollback.yml"), "--limit", limit,
+                           "-e", f"patchpilot_run_id={run_dir.name}", "-e", f"patchpilot_run_base={rollout.runs}"],
+                          cwd=rollout.folder, env=ansible_env(), capture_output=True, text=True, timeout=900,
+                          check=False)
+
+
+def test_a_finished_run_is_rolled_back_later_and_a_gone_archive_changes_nothing(lab, interrupted_run):
+    """After the interrupted run's other tests (they read its hosts patched): app01 is rolled back
+    later to the run's baseline; db01, its kept packages removed (as retention would), is not."""
+    rollout, seen = interrupted_run
+    run_dir = seen["run_dir"]
+    assert rollout.read(run_dir / "run.json")["state"] == "completed"
+    # db01: the kept packages gone from its cache and from the run's archive
+    lab.ssh(lab.host("db01"), f"sudo rm -rf /var/cache/patchpilot/runs/{run_dir.name}")
+    shutil.rmtree(run_dir / "archive" / "db01" / "rollback")
+    db_before, db_record = dpkg(lab, "db01"), rollout.host_record(run_dir, "db01")
+
+    proc = rollback_later(rollout, run_dir, "app01,db01")
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode != 0, explain(proc)  # db01 fails: its material is gone
+    assert "db01, run" in out and "cannot roll back: gone" in out and "Nothing was changed" in out, explain(proc)
+    assert f"left: package archive {run_dir}/archive/db01/rollback (none of the kept packages)" in out, explain(proc)
+    assert dpkg(lab, "db01") == db_before and rollout.host_record(run_dir, "db01") == db_record
+
+    snapshot = rollout.read(run_dir / "archive" / "app01" / "snapshot.json")
+    baseline, entry = snapshot["packages"], plan_of(run_dir)["app01"]
+    planned = [p["name"] for p in entry["packages"]]
+    assert planned, "app01 had nothing patched: the test proves nothing"
+    now = dpkg(lab, "app01")
+    assert {n: now.get(n) for n in planned} == {n: baseline.get(n) for n in planned}, (now, baseline)
+    assert not set(now) - set(baseline), f"packages the run added are still there: {set(now) - set(baseline)}"
+    record = rollout.host_record(run_dir, "app01")
+    assert record["phase"] == "rolled_back"
+    detail = record["history"][-1]["detail"]
+    assert detail["later"] is True and detail["versions_restored"] is True and detail["healthy"] is True, detail
+    assert detail["by"]["user"] and detail["source"] == "the host's cache", detail
+
+    proc = rollback_later(rollout, run_dir, "app01")  # once rolled back, refused
+    assert proc.returncode != 0 and "app01 was rolled back already" in proc.stdout, explain(proc)
 
 
 def test_a_failing_pre_wave_hook_keeps_the_wave_from_starting(lab, tmp_path, http_server):
