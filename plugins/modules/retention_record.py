@@ -37,6 +37,10 @@ options:
     type: list
     elements: dict
     default: []
+  error:
+    description: Retention failed with this message; it is noted instead (the host stays done,
+      nothing is rolled back).
+    type: str
   now:
     description: The time to record (ISO 8601), instead of now.
     type: str

@@ -42,13 +42,17 @@ def select_host(args: dict, now, task_vars: dict) -> dict:
 
 RECORD_SPEC = {**COMMON_SPEC, "host": {"type": "str"},
                "removed": {"type": "list", "elements": "dict", "default": []},
-               "kept": {"type": "list", "elements": "dict", "default": []}}
+               "kept": {"type": "list", "elements": "dict", "default": []},
+               "error": {"type": "str"}}
 
 
 def record_host(args: dict, now, task_vars: dict) -> dict:
     """Note what retention removed in the host's history: in this run's, and in each removed run's
     (so a later rollback of that run can say the snapshot is gone)."""
     host = args["host"] or task_vars.get("inventory_hostname")
+    if args["error"]:
+        load(args).note(host, {"retention": {"error": args["error"]}}, at=now)
+        return {"changed": True, "host": host, "removed": [], "noted_in": []}
     removed = [{key: step.get(key) for key in ("run_id", "provider", "reason", "host_dir", "btrfs_argv", "lvm_argv",
                                                "aws_ebs")} for step in args["removed"]]
     load(args).note(host, {"retention": {"removed": removed, "kept": args["kept"]}}, at=now)

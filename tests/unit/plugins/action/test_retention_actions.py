@@ -91,3 +91,9 @@ def test_run_retention_prunes_finished_runs_of_the_scope(base):
     result = act("run_retention", base, run_id="r3", keep={"runs": 1})
     assert result["changed"] and sorted(p.name for p in base.iterdir()) == ["other", "r3"]
     assert [r["id"] for r in json.loads((base / "r3" / "retention.json").read_text())["removed"]] == ["r2", "r1"]
+
+
+def test_record_notes_a_failed_retention(base):
+    act("retention_record", base, run_id="r3", error="lvremove failed")
+    last = runrecord.RunDir.load(str(base), "r3").host("web1")["history"][-1]
+    assert last["phase"] == "pending" and last["detail"] == {"retention": {"error": "lvremove failed"}}
