@@ -16,7 +16,7 @@ description:
     adds the host's C(/var/cache/patchpilot/runs/<id>) folders (O(host_dirs)), and applies the
     keep rule O(keep) (plugins/module_utils/retention.py).
   - A snapshot is kept while either rule holds (the newest O(keep.runs) runs, the current one
-    counted; younger than O(keep.days) days). Never removed, whatever the rule: the current run
+    counted; younger than O(keep.days) days). Never removed, whatever the rule, are the current run
     O(run_id), a run that is not finished, a run whose lock file names it, a host folder no run
     directory knows.
   - Each removal says how its provider removes it; a stored record that cannot be removed
@@ -35,7 +35,7 @@ options:
     type: str
   keep:
     description: The keep rule, as the plan's host settings carry it (C(settings.snapshot_keep)).
-      Not set means C({runs: 3}).
+      Not set means three runs.
     type: dict
     suboptions:
       runs:

@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Runs on the controller at the end of a run. Applies O(keep) to the run directories of the
     same inventory scope as run O(run_id) (runs of other scopes are left to their own runs) and
-    removes those beyond it. Never removed: the current run, a run that is not finished
+    removes those beyond it. Never removed are the current run, a run that is not finished
     (C(running)), a run whose lock file names it. Each is checked again just before it is removed.
   - Writes what it removed and kept to the current run's C(retention.json).
   - In check mode it says what it would remove and removes nothing.
@@ -28,7 +28,7 @@ options:
     required: true
   keep:
     description: The keep rule, as the plan's run settings carry it (C(settings.snapshot_keep)).
-      Not set means C({runs: 3}).
+      Not set means three runs.
     type: dict
     suboptions:
       runs:
