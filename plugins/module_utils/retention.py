@@ -34,7 +34,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils import lvm_plan a
 from ansible_collections.patchpilot.fleet.plugins.module_utils import runrecord as _runrecord
 
 __all__ = ["DEFAULT_KEEP", "HOST_DIR_ROOT", "RetentionError", "controller_plan", "host_plan", "keep_rule",
-           "prune_run_dirs", "read_runs", "select"]
+           "prune_run_dirs", "read_runs", "recorded", "select"]
 
 #: The keep rule when the policy (or an older plan) says nothing.
 DEFAULT_KEEP = {"runs": 3, "days": None}
@@ -292,3 +292,19 @@ def prune_run_dirs(base_dir: str, run_ids, check_mode: bool = False) -> list:
             shutil.rmtree(run["path"])
         removed.append(run_id)
     return removed
+
+
+def recorded(records: Mapping) -> dict:
+    """What retention removed per host in a run, from the host records' histories (retention_record's
+    notes): ``{host: {"removed": [run ids], "error": message or None}}``, hosts without a note left out."""
+    out = {}
+    for host, record in records.items():
+        for entry in (record or {}).get("history") or ():
+            note = entry.get("detail") if isinstance(entry, Mapping) else None
+            note = note.get("retention") if isinstance(note, Mapping) else None
+            if not isinstance(note, Mapping) or note.get("snapshot_removed"):
+                continue
+            found = out.setdefault(host, {"removed": [], "error": None})
+            found["removed"] += [step.get("run_id") for step in note.get("removed") or () if isinstance(step, Mapping)]
+            found["error"] = note.get("error") or found["error"]
+    return out

@@ -202,3 +202,18 @@ def test_the_controller_prunes_finished_runs_of_its_scope_only(tmp_path):
 def test_the_controller_needs_the_current_run(tmp_path):
     with pytest.raises(RetentionError, match="run cur: not found"):
         controller_plan(read_runs(str(tmp_path)), {"runs": 1}, NOW, "cur")
+
+
+def test_recorded_reads_the_notes_of_the_current_run_only():
+    records = {
+        "web1": {"history": [{"phase": "done", "detail": None},
+                             {"phase": "done", "detail": {"retention": {"removed": [{"run_id": "r1"}, {"run_id": "r2"}],
+                                                                        "kept": []}}}]},
+        "web2": {"history": [{"phase": "done", "detail": {"retention": {"error": "lvremove failed"}}}]},
+        "web3": {"history": [{"phase": "done", "detail": {"retention": {"snapshot_removed": True, "by_run": "r9"}}}]},
+        "web4": {"history": [{"phase": "failed", "detail": {"step": "x"}}]},
+    }
+    from ansible_collections.patchpilot.fleet.plugins.module_utils.retention import recorded
+
+    assert recorded(records) == {"web1": {"removed": ["r1", "r2"], "error": None},
+                                 "web2": {"removed": [], "error": "lvremove failed"}}
