@@ -161,10 +161,25 @@ def _locked_runs(base_dir: str) -> set:
     return found
 
 
+def _removed(path: str, host: str) -> bool:
+    """Has retention removed ``host``'s snapshot of the run at ``path`` (a ``snapshot_removed`` note)?"""
+    try:
+        record = _read(_runrecord.path_under(path, "hosts", _runrecord._check_host(host) + ".json"))  # pylint: disable=protected-access
+    except _runrecord.RunRecordError:
+        return False
+    for entry in (record or {}).get("history") or () if isinstance(record, Mapping) else ():
+        detail = entry.get("detail") if isinstance(entry, Mapping) else None
+        note = detail.get("retention") if isinstance(detail, Mapping) else None
+        if isinstance(note, Mapping) and note.get("snapshot_removed"):
+            return True
+    return False
+
+
 def read_runs(base_dir: str, host: str | None = None) -> list:
     """The run directories under ``base_dir``: ``[{id, started, state, finished, scope_key, locked, path,
-    snapshot}]`` (``snapshot``: ``host``'s archive/<host>/snapshot.json, or None). A folder without a
-    readable run.json is left out (not a run, or one being made)."""
+    snapshot, snapshot_removed}]`` (``snapshot``: ``host``'s archive/<host>/snapshot.json, or None;
+    ``snapshot_removed``: retention removed it already). A folder without a readable run.json is
+    left out (not a run, or one being made)."""
     base_dir = os.path.abspath(base_dir)
     try:
         names = sorted(os.listdir(base_dir))
@@ -193,7 +208,7 @@ def read_runs(base_dir: str, host: str | None = None) -> list:
         runs.append({"id": name, "started": run.get("started"), "state": run.get("state"),
                      "finished": run.get("state") in ("completed", "failed", "aborted"),
                      "scope_key": run.get("scope_key"), "locked": name in locked, "path": path,
-                     "snapshot": snapshot})
+                     "snapshot": snapshot, "snapshot_removed": host is not None and _removed(path, host)})
     return runs
 
 
@@ -235,8 +250,8 @@ def host_plan(runs, host_dirs, keep, now, current: str) -> dict:
     """What retention removes of one host, after run ``current`` is done on it.
 
     ``runs``: :func:`read_runs` with the host; ``host_dirs``: the host's ``/var/cache/patchpilot/runs``
-    folders ``[{"path", "mtime"}]``. An item per run with this host's snapshot or a host folder; a folder
-    no run directory knows is kept (its run is unknown here). Returns ``{"remove": [steps], "keep":
+    folders ``[{"path", "mtime"}]``. An item per run with this host's snapshot (not removed before) or a
+    host folder; a folder no run directory knows is kept (its run is unknown here). Returns ``{"remove": [steps], "keep":
     [{"id", "reason"}]}``; each step ``{run_id, provider, reason, host_dir, btrfs_argv, lvm_argv,
     aws_ebs: {region, endpoint_url, snapshot_ids}}``, its unused parts None.
     """
@@ -248,7 +263,8 @@ def host_plan(runs, host_dirs, keep, now, current: str) -> dict:
             raise RetentionError(f"host_dirs: {path!r} is not a folder of {HOST_DIR_ROOT}")
         folders[os.path.basename(path.rstrip("/"))] = entry
     items = []
-    for run_id in sorted(set(folders) | {run["id"] for run in runs if run.get("snapshot")}):
+    live = {run["id"] for run in runs if run.get("snapshot") and not run.get("snapshot_removed")}
+    for run_id in sorted(set(folders) | live):
         run = by_id.get(run_id)
         if run is None:
             items.append({"id": run_id, "time": folders[run_id].get("mtime"), "finished": False, "locked": False})
@@ -261,7 +277,8 @@ def host_plan(runs, host_dirs, keep, now, current: str) -> dict:
     for item in verdict["remove"]:
         run_id = item["id"]
         host_dir = f"{HOST_DIR_ROOT}/{run_id}" if run_id in folders else None
-        step = _removal_steps(run_id, by_id[run_id].get("snapshot"), host_dir)
+        # a snapshot removed before (its folder left) is not removed again
+        step = _removal_steps(run_id, by_id[run_id].get("snapshot") if run_id in live else None, host_dir)
         step["reason"] = item["reason"]
         remove.append(step)
     return {"remove": remove, "keep": verdict["keep"]}

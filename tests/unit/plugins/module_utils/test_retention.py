@@ -217,3 +217,21 @@ def test_recorded_reads_the_notes_of_the_current_run_only():
 
     assert recorded(records) == {"web1": {"removed": ["r1", "r2"], "error": None},
                                  "web2": {"removed": [], "error": "lvremove failed"}}
+
+
+def test_a_snapshot_removed_before_is_not_removed_again(tmp_path):
+    path = make_run(tmp_path, "r1", 3, snapshot={"provider": "lvm", "lvm": {"vg": "vg0", "lv": "root",
+                                                                            "snapshot": "root-ppsnap-r1"}})
+    make_run(tmp_path, "r2", 2, snapshot={"provider": "none", "none": {}})
+    make_run(tmp_path, "cur", 0, state="running", snapshot={"provider": "none", "none": {}})
+    (path / "hosts").mkdir()
+    (path / "hosts" / "web01.json").write_text(json.dumps({"host": "web01", "phase": "done", "history": [
+        {"phase": "done", "detail": {"retention": {"snapshot_removed": True, "by_run": "r2"}}}]}))
+    runs = read_runs(str(tmp_path), "web01")
+    assert [run["snapshot_removed"] for run in runs] == [False, True, False]
+    result = host_plan(runs, [], {"runs": 1}, NOW, "cur")
+    assert [step["run_id"] for step in result["remove"]] == ["r2"]
+    # its host folder, still there, goes; nothing else of it is run again
+    result = host_plan(runs, [{"path": "/var/cache/patchpilot/runs/r1", "mtime": 1}], {"runs": 1}, NOW, "cur")
+    step = {s["run_id"]: s for s in result["remove"]}["r1"]
+    assert step["host_dir"] == "/var/cache/patchpilot/runs/r1" and step["lvm_argv"] is None
