@@ -230,7 +230,10 @@ def _removal_steps(run_id: str, snapshot, host_dir) -> dict:
         path = details.get("snapshot")
         if not isinstance(path, str) or not path.startswith("/") or not path.endswith("-" + run_id) or ".." in path:
             raise RetentionError(f"run {run_id}: the btrfs snapshot {path!r} is not this run's absolute path")
-        step["btrfs_argv"] = ["btrfs", "subvolume", "delete", path]
+        # a read-only snapshot is made writable first: without CAP_SYS_ADMIN (a container, a
+        # file system mounted user_subvol_rm_allowed) it cannot be deleted otherwise
+        step["btrfs_argv"] = [["btrfs", "property", "set", "-ts", path, "ro", "false"],
+                              ["btrfs", "subvolume", "delete", path]]
     elif provider == "lvm":
         try:
             step["lvm_argv"] = _lvm.cleanup_argv(details.get("vg"), details.get("snapshot"), details.get("lv"))
@@ -252,8 +255,8 @@ def host_plan(runs, host_dirs, keep, now, current: str) -> dict:
     ``runs``: :func:`read_runs` with the host; ``host_dirs``: the host's ``/var/cache/patchpilot/runs``
     folders ``[{"path", "mtime"}]``. An item per run with this host's snapshot (not removed before) or a
     host folder; a folder no run directory knows is kept (its run is unknown here). Returns ``{"remove": [steps], "keep":
-    [{"id", "reason"}]}``; each step ``{run_id, provider, reason, host_dir, btrfs_argv, lvm_argv,
-    aws_ebs: {region, endpoint_url, snapshot_ids}}``, its unused parts None.
+    [{"id", "reason"}]}``; each step ``{run_id, provider, reason, host_dir, btrfs_argv (a list of argv
+    lists, run in order), lvm_argv, aws_ebs: {region, endpoint_url, snapshot_ids}}``, its unused parts None.
     """
     by_id = {run["id"]: run for run in runs}
     folders = {}

@@ -99,7 +99,9 @@ remove:
       provider: btrfs
       reason: not one of the newest 1 runs
       host_dir: /var/cache/patchpilot/runs/20261127T210000Z-a1b2c3
-      btrfs_argv: [btrfs, subvolume, delete, /srv/.patchpilot-snapshots/data-20261127T210000Z-a1b2c3]
+      btrfs_argv:
+        - [btrfs, property, set, -ts, /srv/.patchpilot-snapshots/data-20261127T210000Z-a1b2c3, ro, "false"]
+        - [btrfs, subvolume, delete, /srv/.patchpilot-snapshots/data-20261127T210000Z-a1b2c3]
       lvm_argv: null
       aws_ebs: null
 keep:

@@ -155,7 +155,9 @@ def test_a_hosts_plan_names_each_providers_removal_step(tmp_path):
     assert steps["r3"]["aws_ebs"] == {"region": "us-east-1", "endpoint_url": None,
                                       "snapshot_ids": ["snap-0123456789abcdef0"]}
     assert steps["r2"]["lvm_argv"] == ["lvremove", "--force", "vg0/root-ppsnap-r2"]
-    assert steps["r1"]["btrfs_argv"] == ["btrfs", "subvolume", "delete", "/srv/.patchpilot-snapshots/data-r1"]
+    assert steps["r1"]["btrfs_argv"] == [
+        ["btrfs", "property", "set", "-ts", "/srv/.patchpilot-snapshots/data-r1", "ro", "false"],
+        ["btrfs", "subvolume", "delete", "/srv/.patchpilot-snapshots/data-r1"]]
     assert steps["r1"]["host_dir"] is None and steps["r1"]["lvm_argv"] is None
     kept = {entry["id"]: entry["reason"] for entry in result["keep"]}
     assert kept == {"cur": "the current run", "foreign": "its run is not finished"}
