@@ -25,7 +25,8 @@ def finish_run(args: dict, now, _task_vars=None) -> dict:
     run_dir.finish(state, at=now)
     info = describe(run_dir)
     info["final"] = {host: run_dir.final(host) for host in info["phases"]}
-    info["retention"] = retention.recorded({host: run_dir.host(host) for host in info["phases"]})
+    info["retention"] = retention.recorded({host: retention.read_note(run_dir.archive_dir(host))
+                                            for host in info["phases"]})
     run_dir.write_summary({"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
                            "halted": info["run"].get("halted"), "final": info["final"],
                            "rollbacks": info["rollbacks"], "retention": info["retention"]})

@@ -34,12 +34,14 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils import lvm_plan a
 from ansible_collections.patchpilot.fleet.plugins.module_utils import runrecord as _runrecord
 
 __all__ = ["DEFAULT_KEEP", "HOST_DIR_ROOT", "RetentionError", "controller_plan", "host_plan", "keep_rule",
-           "prune_run_dirs", "read_runs", "recorded", "select"]
+           "prune_run_dirs", "read_note", "read_runs", "recorded", "select"]
 
 #: The keep rule when the policy (or an older plan) says nothing.
 DEFAULT_KEEP = {"runs": 3, "days": None}
 #: Upper bounds, as in docs/policy.schema.json.
 MAX_RUNS, MAX_DAYS = 1000, 3650
+#: What retention removed of a host after a run, in that run's archive/<host>/ (retention_record).
+NOTE_FILE = "retention.json"
 #: Where the roles keep a run's files on a host (roles/snapshot defaults: snapshot_host_dir).
 HOST_DIR_ROOT = "/var/cache/patchpilot/runs"
 _EBS_ID = re.compile(r"^snap-[0-9a-f]{8,17}$")
@@ -314,17 +316,19 @@ def prune_run_dirs(base_dir: str, run_ids, check_mode: bool = False) -> list:
     return removed
 
 
-def recorded(records: Mapping) -> dict:
-    """What retention removed per host in a run, from the host records' histories (retention_record's
-    notes): ``{host: {"removed": [run ids], "error": message or None}}``, hosts without a note left out."""
+def recorded(notes: Mapping) -> dict:
+    """What retention removed per host in a run, from the hosts' archive/<host>/retention.json
+    (``{host: note or None}``): ``{host: {"removed": [run ids], "error": message or None}}``;
+    hosts without a note left out."""
     out = {}
-    for host, record in records.items():
-        for entry in (record or {}).get("history") or ():
-            note = entry.get("detail") if isinstance(entry, Mapping) else None
-            note = note.get("retention") if isinstance(note, Mapping) else None
-            if not isinstance(note, Mapping) or note.get("snapshot_removed"):
-                continue
-            found = out.setdefault(host, {"removed": [], "error": None})
-            found["removed"] += [step.get("run_id") for step in note.get("removed") or () if isinstance(step, Mapping)]
-            found["error"] = note.get("error") or found["error"]
+    for host, note in notes.items():
+        if not isinstance(note, Mapping):
+            continue
+        out[host] = {"removed": [step.get("run_id") for step in note.get("removed") or () if isinstance(step, Mapping)],
+                     "error": note.get("error")}
     return out
+
+
+def read_note(archive_dir: str):
+    """archive/<host>/retention.json of a run, None when there is none (or it cannot be read)."""
+    return _read(os.path.join(archive_dir, NOTE_FILE))

@@ -11,8 +11,9 @@ module: retention_record
 short_description: Note in the run records what retention removed of a host
 version_added: 0.2.0
 description:
-  - Runs on the controller. Adds a C(retention) entry (what was removed, what was kept) to the
-    host's history in run O(run_id), its phase unchanged, and one to the host's history in each
+  - Runs on the controller. Writes what was removed and what was kept to
+    C(archive/<host>/retention.json) of run O(run_id) (the host's history there stays as it was
+    at done), and adds a C(retention) entry, its phase unchanged, to the host's history in each
     removed run that still has a run directory (C(snapshot_removed), C(by_run) and how), so that
     a later rollback of that run can say its snapshot is gone.
 options:

@@ -7,6 +7,8 @@ Each is one job over module_utils/retention.py and the run record; the roles gat
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.patchpilot.fleet.plugins.module_utils import retention, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.run_actions import COMMON_SPEC, load, need, run_action
 
@@ -46,16 +48,28 @@ RECORD_SPEC = {**COMMON_SPEC, "host": {"type": "str"},
                "error": {"type": "str"}}
 
 
+def _keep_note(run_dir: runrecord.RunDir, host: str, note: dict) -> str:
+    """Write ``archive/<host>/retention.json`` of the run (the host's history stays as it was at done)."""
+    folder = run_dir.archive_dir(host)
+    with run_dir.locked():
+        os.makedirs(folder, mode=runrecord.DIR_MODE, exist_ok=True)
+        path = runrecord.path_under(folder, retention.NOTE_FILE)
+        runrecord.write_json(path, note)
+    return path
+
+
 def record_host(args: dict, now, task_vars: dict) -> dict:
-    """Note what retention removed in the host's history: in this run's, and in each removed run's
-    (so a later rollback of that run can say the snapshot is gone)."""
+    """Note what retention removed: in this run's ``archive/<host>/retention.json``, and in each removed
+    run's host history (so a later rollback of that run can say the snapshot is gone)."""
     host = args["host"] or task_vars.get("inventory_hostname")
+    run_dir = load(args)
+    base = {"format": 1, "host": host, "run_id": run_dir.run_id, "at": now.isoformat()}
     if args["error"]:
-        load(args).note(host, {"retention": {"error": args["error"]}}, at=now)
+        _keep_note(run_dir, host, {**base, "removed": [], "kept": [], "error": args["error"]})
         return {"changed": True, "host": host, "removed": [], "noted_in": []}
     removed = [{key: step.get(key) for key in ("run_id", "provider", "reason", "host_dir", "btrfs_argv", "lvm_argv",
                                                "aws_ebs")} for step in args["removed"]]
-    load(args).note(host, {"retention": {"removed": removed, "kept": args["kept"]}}, at=now)
+    _keep_note(run_dir, host, {**base, "removed": removed, "kept": args["kept"], "error": None})
     noted = []
     for step in removed:
         try:

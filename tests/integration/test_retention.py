@@ -97,7 +97,8 @@ def test_three_cycles_keep_one_set_of_ebs_snapshots(tmp_path, moto_server, ec2):
     assert [step["run_id"] for step in results[2]["removed"]] == [runs[1]]
     assert results[2]["removed"][0]["provider"] == "aws_ebs"
     # the run records say what was removed, in the current run and in the removed one
-    last = runrecord.RunDir.load(str(base), runs[2]).host(HOST)["history"][-1]["detail"]["retention"]
+    last = json.loads(Path(runrecord.RunDir.load(str(base), runs[2]).archive_dir(HOST), "retention.json")
+                      .read_text(encoding="utf-8"))
     assert [step["run_id"] for step in last["removed"]] == [runs[1]]
     gone = runrecord.RunDir.load(str(base), runs[1]).host(HOST)["history"][-1]["detail"]["retention"]
     assert gone["snapshot_removed"] is True and gone["by_run"] == runs[2]

@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -104,7 +105,8 @@ def test_three_cycles_keep_one_package_and_one_btrfs_snapshot(lab, tmp_path, btr
         assert f"data-{runs[0]}" not in show and f"data-{runs[1]}" not in show, show
         # the records: what the last cycle removed, and in the removed run that it is gone
         for name, provider in ((host["name"], "package"), (container, "btrfs")):
-            last = runrecord.RunDir.load(str(base), runs[2]).host(name)["history"][-1]["detail"]["retention"]
+            last = json.loads(Path(runrecord.RunDir.load(str(base), runs[2]).archive_dir(name), "retention.json")
+                              .read_text(encoding="utf-8"))
             assert [(s["run_id"], s["provider"]) for s in last["removed"]] == [(runs[1], provider)], last
             gone = runrecord.RunDir.load(str(base), runs[0]).host(name)["history"][-1]["detail"]["retention"]
             assert gone["snapshot_removed"] and gone["by_run"] == runs[1]

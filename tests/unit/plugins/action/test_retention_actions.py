@@ -76,9 +76,10 @@ def test_record_notes_the_removal_in_both_runs(base):
                {"run_id": "gone", "provider": None, "reason": "x", "host_dir": "/var/cache/patchpilot/runs/gone"}]
     result = act("retention_record", base, run_id="r3", removed=removed, kept=[{"id": "r3", "reason": "the current run"}])
     assert result["removed"] == ["r2", "gone"] and result["noted_in"] == ["r2"]
-    current = runrecord.RunDir.load(str(base), "r3").host("web1")
-    assert current["phase"] == "pending"
-    assert [s["run_id"] for s in current["history"][-1]["detail"]["retention"]["removed"]] == ["r2", "gone"]
+    run_dir = runrecord.RunDir.load(str(base), "r3")
+    assert len(run_dir.host("web1")["history"]) == 1  # the current run's history stays as it was at done
+    note = json.loads(open(os.path.join(run_dir.archive_dir("web1"), "retention.json"), encoding="utf-8").read())
+    assert [s["run_id"] for s in note["removed"]] == ["r2", "gone"] and note["error"] is None
     old = runrecord.RunDir.load(str(base), "r2").host("web1")["history"][-1]["detail"]["retention"]
     assert old["snapshot_removed"] and old["by_run"] == "r3" and old["provider"] == "package"
 
@@ -95,5 +96,15 @@ def test_run_retention_prunes_finished_runs_of_the_scope(base):
 
 def test_record_notes_a_failed_retention(base):
     act("retention_record", base, run_id="r3", error="lvremove failed")
-    last = runrecord.RunDir.load(str(base), "r3").host("web1")["history"][-1]
-    assert last["phase"] == "pending" and last["detail"] == {"retention": {"error": "lvremove failed"}}
+    run_dir = runrecord.RunDir.load(str(base), "r3")
+    note = json.loads(open(os.path.join(run_dir.archive_dir("web1"), "retention.json"), encoding="utf-8").read())
+    assert note["error"] == "lvremove failed" and note["removed"] == []
+
+
+def test_the_summary_says_what_retention_removed(base):
+    act("retention_record", base, run_id="r3", removed=[{"run_id": "r2", "provider": "package"}])
+    run_dir = runrecord.RunDir.load(str(base), "r3")
+    run_dir.record("web1", "done")
+    act("run_finish", base, run_id="r3")
+    summary = json.loads((base / "r3" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["retention"] == {"web1": {"removed": ["r2"], "error": None}}

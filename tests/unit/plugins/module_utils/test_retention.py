@@ -206,19 +206,15 @@ def test_the_controller_needs_the_current_run(tmp_path):
         controller_plan(read_runs(str(tmp_path)), {"runs": 1}, NOW, "cur")
 
 
-def test_recorded_reads_the_notes_of_the_current_run_only():
-    records = {
-        "web1": {"history": [{"phase": "done", "detail": None},
-                             {"phase": "done", "detail": {"retention": {"removed": [{"run_id": "r1"}, {"run_id": "r2"}],
-                                                                        "kept": []}}}]},
-        "web2": {"history": [{"phase": "done", "detail": {"retention": {"error": "lvremove failed"}}}]},
-        "web3": {"history": [{"phase": "done", "detail": {"retention": {"snapshot_removed": True, "by_run": "r9"}}}]},
-        "web4": {"history": [{"phase": "failed", "detail": {"step": "x"}}]},
-    }
-    from ansible_collections.patchpilot.fleet.plugins.module_utils.retention import recorded
+def test_recorded_sums_up_the_hosts_notes(tmp_path):
+    from ansible_collections.patchpilot.fleet.plugins.module_utils.retention import read_note, recorded
 
-    assert recorded(records) == {"web1": {"removed": ["r1", "r2"], "error": None},
-                                 "web2": {"removed": [], "error": "lvremove failed"}}
+    (tmp_path / "retention.json").write_text(json.dumps({"removed": [{"run_id": "r1"}, {"run_id": "r2"}],
+                                                         "error": None}))
+    notes = {"web1": read_note(str(tmp_path)), "web2": {"removed": [], "error": "lvremove failed"},
+             "web3": read_note(str(tmp_path / "nothing"))}
+    assert recorded(notes) == {"web1": {"removed": ["r1", "r2"], "error": None},
+                               "web2": {"removed": [], "error": "lvremove failed"}}
 
 
 def test_a_snapshot_removed_before_is_not_removed_again(tmp_path):
