@@ -266,7 +266,12 @@ def host_plan(runs, host_dirs, keep, now, current: str) -> dict:
         path = entry.get("path") if isinstance(entry, Mapping) else None
         if not isinstance(path, str) or os.path.dirname(path.rstrip("/")) != HOST_DIR_ROOT:
             raise RetentionError(f"host_dirs: {path!r} is not a folder of {HOST_DIR_ROOT}")
-        folders[os.path.basename(path.rstrip("/"))] = entry
+        name = os.path.basename(path.rstrip("/"))
+        try:
+            _runrecord._check_run_id(name)  # pylint: disable=protected-access
+        except _runrecord.RunRecordError:
+            continue  # no run's folder (a hidden one, an odd name): never touched
+        folders[name] = entry
     items = []
     live = {run["id"] for run in runs if run.get("snapshot") and not run.get("snapshot_removed")}
     for run_id in sorted(set(folders) | live):

@@ -233,3 +233,11 @@ def test_a_snapshot_removed_before_is_not_removed_again(tmp_path):
     result = host_plan(runs, [{"path": "/var/cache/patchpilot/runs/r1", "mtime": 1}], {"runs": 1}, NOW, "cur")
     step = {s["run_id"]: s for s in result["remove"]}["r1"]
     assert step["host_dir"] == "/var/cache/patchpilot/runs/r1" and step["lvm_argv"] is None
+
+
+def test_a_host_folder_no_run_can_have_is_never_touched(tmp_path):
+    make_run(tmp_path, "cur", 0, state="running", snapshot={"provider": "none", "none": {}})
+    dirs = [{"path": "/var/cache/patchpilot/runs/..", "mtime": 1}, {"path": "/var/cache/patchpilot/runs/.x"},
+            {"path": "/var/cache/patchpilot/runs/locks"}]
+    result = host_plan(read_runs(str(tmp_path), "web01"), dirs, {"runs": 1}, NOW, "cur")
+    assert result == {"remove": [], "keep": [{"id": "cur", "reason": "the current run"}]}
