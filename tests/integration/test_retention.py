@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from test_aws_ebs import ec2, make_instance, output, run_play, snapshot_vars  # noqa: F401
+from test_aws_ebs import ec2, make_instance, output, run_play, snapshot_vars  # noqa: F401  # pylint: disable=unused-import
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / ".ansible" / "collections") not in sys.path:  # the checkout's link, as ansible.cfg finds it

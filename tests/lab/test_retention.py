@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from labkit import ROOT, _ansible
-from test_snapshot_rollback import btrfs_container, debian_host, plan_entry  # noqa: F401
+from test_snapshot_rollback import btrfs_container, debian_host, plan_entry  # noqa: F401  # pylint: disable=unused-import
 
 if str(ROOT / ".ansible" / "collections") not in sys.path:  # the checkout's link, as ansible.cfg finds it
     sys.path.insert(0, str(ROOT / ".ansible" / "collections"))
