@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils import retention
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.run_actions import COMMON_SPEC, describe, load, run_action
 
 ARGUMENT_SPEC = dict(COMMON_SPEC)
@@ -24,9 +25,11 @@ def finish_run(args: dict, now, _task_vars=None) -> dict:
     run_dir.finish(state, at=now)
     info = describe(run_dir)
     info["final"] = {host: run_dir.final(host) for host in info["phases"]}
+    info["retention"] = retention.recorded({host: retention.read_note(run_dir.archive_dir(host))
+                                            for host in info["phases"]})
     run_dir.write_summary({"format": 1, "run_id": run_dir.run_id, "state": state, "phases": info["phases"],
                            "halted": info["run"].get("halted"), "final": info["final"],
-                           "rollbacks": info["rollbacks"]})
+                           "rollbacks": info["rollbacks"], "retention": info["retention"]})
     return {"changed": True, "state": state, **info}
 
 

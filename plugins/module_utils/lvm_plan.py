@@ -86,7 +86,9 @@ def plan(vg, lv, size, run_id, name=""):
     * ``snapshot_argv``: the same as an lvcreate command line (for the record);
     * ``verify_argv``: lvs of the snapshot (exit 0 when it exists);
     * ``revert``: the steps of a rollback, each ``{argv, note}``;
-    * ``cleanup_lvol``: community.general.lvol arguments that remove it.
+    * ``cleanup_lvol``: community.general.lvol arguments that remove it;
+    * ``cleanup_argv``: the same as the lvremove command line retention runs
+      (roles/retention, module_utils/retention.py).
     """
     validate_name(vg, "snapshot_lvm_vg")
     validate_name(lv, "snapshot_lvm_lv")
@@ -104,6 +106,7 @@ def plan(vg, lv, size, run_id, name=""):
         "verify_argv": ["lvs", "--noheadings", "-o", "lv_name,origin,lv_attr", f"{vg}/{snap}"],
         "revert": revert_steps(vg, lv, snap),
         "cleanup_lvol": lvol_cleanup_args(vg, snap),
+        "cleanup_argv": cleanup_argv(vg, snap, lv),
     }
 
 
@@ -115,6 +118,18 @@ def lvol_snapshot_args(vg, lv, snap, size):
 def lvol_cleanup_args(vg, snap):
     """community.general.lvol arguments that remove the snapshot after a good run."""
     return {"vg": vg, "lv": snap, "state": "absent", "force": True}
+
+
+def cleanup_argv(vg, snap, lv=None):
+    """The lvremove command line that removes the snapshot ``vg/snap`` (retention, after a good run).
+
+    Checks the names again (they come from a stored snapshot.json): never the origin ``lv`` itself.
+    """
+    validate_name(vg, "lvm record: vg")
+    validate_name(snap, "lvm record: snapshot")
+    if lv is not None and snap == lv:
+        raise LvmPlanError(f"lvm record: the snapshot {snap!r} is the origin's own name; not removed")
+    return ["lvremove", "--force", f"{vg}/{snap}"]
 
 
 def revert_steps(vg, lv, snap):

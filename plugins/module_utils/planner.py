@@ -12,7 +12,8 @@ The plan (format 2)::
 
     {"format": 2, "run_id": "20261127T221500Z-1a2b3c", "created": ISO UTC,
      "change_ticket", "policy_digest": "sha256:...", "timezone": the policy's,
-     "settings": {notifications, hooks: {pre_wave, post_wave}},     # the run's slice of the policy
+     "settings": {notifications, hooks: {pre_wave, post_wave},      # the run's slice of the policy
+                  snapshot_keep: {runs, days}},
      "emergency": bool, "bypassed": ["windows", "freezes"] (what an emergency skipped),
      "approved_set": {host: {name (name:arch for two arches): version}},
      "version_drift": [{name, arch, release, versions: {version: [hosts]}}],
@@ -32,7 +33,7 @@ The plan (format 2)::
                 package_manager,              # the scan's backend, else the asset's (apt, dnf, zypper ...)
                 settings: {health_checks, hooks: {pre_host, post_host}, reboot,
                            restart_services (restart, flag or none), soak_minutes,
-                           automatic_updaters}}],
+                           automatic_updaters, snapshot_keep: {runs, days}}}],
      "summary": {hosts, rollout, nothing_to_do, refused, unscannable, waves, ...},
      "canary_cover": {dimensions, method, hosts, tested_on: {item: host},   # with rollout.canary.cover
                       untested: [{item, reason, hosts}]}}
@@ -48,9 +49,10 @@ Run-time settings
     policy's ``true`` is ``restart``, ``flag`` is ``flag``, ``false`` is
     ``none``: neither restarted nor flagged), the soak (the canary's
     ``rollout.soak_minutes``, 0 for the other waves) and what to do with an
-    automatic updater (``automatic_updaters``: report or pause); for the
-    whole run (:func:`run_settings`) the notification targets and the
-    pre-wave and post-wave hooks. ``policy_digest`` says which policy the
+    automatic updater (``automatic_updaters``: report or pause) and the
+    keep rule of its snapshots (``snapshot_keep``, retention.py); for the
+    whole run (:func:`run_settings`) the notification targets, the
+    pre-wave and post-wave hooks and the keep rule of the run directories. ``policy_digest`` says which policy the
     plan was made from (rollout.py's checks compare it with the policy of
     a rerun or of a run given a reviewed plan).
 
@@ -169,6 +171,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     emergency_match,
 )
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import sort_key
+from ansible_collections.patchpilot.fleet.plugins.module_utils.retention import DEFAULT_KEEP
 
 __all__ = ["FORMAT", "HOST_STATUSES", "PlanError", "build_plan", "host_settings", "make_run_id", "policy_digest",
            "run_settings"]
@@ -810,14 +813,23 @@ def host_settings(policy: Mapping, canary: bool = False) -> dict:
         "restart_services": RESTART_MODES.get(restart if isinstance(restart, bool) else str(restart), "flag"),
         "soak_minutes": int((policy.get("rollout") or {}).get("soak_minutes") or 0) if canary else 0,
         "automatic_updaters": policy.get("automatic_updaters", "report"),
+        "snapshot_keep": _snapshot_keep(policy),
     }
 
 
 def run_settings(policy: Mapping) -> dict:
-    """The run-time slice of the policy for the whole run: notifications, pre-wave and post-wave hooks."""
+    """The run-time slice of the policy for the whole run: notifications, pre-wave and post-wave hooks,
+    and the keep rule of the controller's run directories (retention.py)."""
     hooks = policy.get("hooks") or {}
     return {"notifications": list(policy.get("notifications") or ()),
-            "hooks": {"pre_wave": list(hooks.get("pre_wave") or ()), "post_wave": list(hooks.get("post_wave") or ())}}
+            "hooks": {"pre_wave": list(hooks.get("pre_wave") or ()), "post_wave": list(hooks.get("post_wave") or ())},
+            "snapshot_keep": _snapshot_keep(policy)}
+
+
+def _snapshot_keep(policy: Mapping) -> dict:
+    """The policy's snapshot.keep ({runs, days}); retention.DEFAULT_KEEP when it says nothing."""
+    keep = (policy.get("snapshot") or {}).get("keep")
+    return dict(keep) if isinstance(keep, Mapping) else dict(DEFAULT_KEEP)
 
 
 def _package_manager(result: Mapping):

@@ -57,7 +57,8 @@ defaults shown)::
         "automatic_updaters": "report",           # or "pause": what preflight does about them
         "reboot": "if_required",                  # REQUIRED: never | if_required | always
         "restart_services": "flag",               # True | False | "flag"
-        "snapshot": {"default": "package", "groups": {}},   # SNAPSHOT_PROVIDERS
+        "snapshot": {"default": "package", "groups": {},   # SNAPSHOT_PROVIDERS
+                     "keep": {"runs": 3, "days": None}},   # retention: kept while either holds
         "health_checks": {"services": [], "ports": [], "failed_units": True,
                           "journal_errors_max": None, "load_factor": None,
                           "memory_factor": None,      # number above 1

@@ -140,6 +140,18 @@ def check_emergency_bypass_names_something(data, clean) -> list:
     return []
 
 
+def check_snapshot_keep_says_something(data, clean) -> list:
+    """snapshot.keep needs runs, days or both: an empty rule would keep nothing or everything, unsaid."""
+    snapshot = data.get("snapshot")
+    keep = snapshot.get("keep") if isinstance(snapshot, Mapping) else None
+    if not isinstance(keep, Mapping) or not clean(("snapshot", "keep")):
+        return []
+    if keep.get("runs") is None and keep.get("days") is None:
+        return [(("snapshot", "keep"), "set runs, days or both (a snapshot is kept while either holds), "
+                                       "e.g. {runs: 3}; leave keep out for that default")]
+    return []
+
+
 def check_waves_cover_every_host(data, clean) -> list:
     """rollout.waves: "rest" last, no wave after 100%, percentages at most 100% in all, every host covered."""
     rollout = data.get("rollout")
@@ -404,6 +416,7 @@ CHECKS = (
     check_freeze_in_order,
     check_emergency_for_everything,
     check_emergency_bypass_names_something,
+    check_snapshot_keep_says_something,
     check_waves_cover_every_host,
     check_anti_affinity_fits,
     check_command_lines_split,

@@ -239,6 +239,8 @@ def notifications(data: Mapping) -> list:
 def snapshot(data: Mapping) -> dict:
     out = section(data, "snapshot")
     out["groups"] = {str(group): provider for group, provider in (out["groups"] or {}).items()}
+    keep = out.get("keep") or {}
+    out["keep"] = {"runs": keep.get("runs"), "days": keep.get("days")}  # a key left out is not in force
     return out
 
 

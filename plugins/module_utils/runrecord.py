@@ -646,6 +646,16 @@ class RunDir:
         write_json(self.run_path, run)
         return run
 
+    @_writer
+    def note(self, host: str, detail, at: datetime | None = None) -> dict:
+        """Add ``detail`` to ``host``'s history with its phase unchanged, finished or not (what
+        retention removed, retention.py); returns the new record."""
+        current = self.host(host)
+        history = list(current.get("history") or ()) + [{"phase": current["phase"], "at": _stamp(at), "detail": detail}]
+        updated = {"format": FORMAT, "host": host, "phase": current["phase"], "history": history}
+        write_json(self._host_path(host), updated)
+        return updated
+
 
 def latest_unfinished(base_dir: str, scope) -> RunDir | None:
     """The newest run of ``scope`` still ``running`` (interrupted, or going on), or None."""

@@ -128,3 +128,15 @@ def test_helpers_agree_with_the_plan():
 ])
 def test_merge_pending(attr, expected):
     assert merge_pending(attr) is expected
+
+
+def test_the_cleanup_step_is_an_lvremove_of_the_snapshot_only():
+    from ansible_collections.patchpilot.fleet.plugins.module_utils.lvm_plan import cleanup_argv
+
+    result = plan("vg0", "root", "2G", "r1")
+    assert result["cleanup_argv"] == ["lvremove", "--force", "vg0/root-ppsnap-r1"]
+    assert cleanup_argv("vg0", "root-ppsnap-r1") == result["cleanup_argv"]
+    with pytest.raises(LvmPlanError, match="origin's own name"):
+        cleanup_argv("vg0", "root", "root")
+    with pytest.raises(LvmPlanError, match="not a valid LVM name"):
+        cleanup_argv("vg0", "-rf")

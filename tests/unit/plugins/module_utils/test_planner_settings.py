@@ -48,9 +48,10 @@ def test_every_host_entry_carries_its_run_time_settings():
     canary, other = entries["h00"]["settings"], entries["h01"]["settings"]
     assert canary == {"health_checks": policy["health_checks"], "hooks": {"pre_host": [HOOK], "post_host": [HOOK]},
                       "reboot": "never", "restart_services": "restart", "soak_minutes": 45,
-                      "automatic_updaters": "report"}
+                      "automatic_updaters": "report", "snapshot_keep": {"runs": 3, "days": None}}
     assert other == dict(canary, soak_minutes=0)
-    assert plan["settings"] == {"notifications": [EMAIL], "hooks": {"pre_wave": [WAVE_HOOK], "post_wave": []}}
+    assert plan["settings"] == {"notifications": [EMAIL], "hooks": {"pre_wave": [WAVE_HOOK], "post_wave": []},
+                                "snapshot_keep": {"runs": 3, "days": None}}
     assert {e["package_manager"] for e in plan["hosts"]} == {"apt"}
     assert plan["format"] == 2
 
@@ -73,7 +74,8 @@ def test_restart_services_false_is_neither_restart_nor_flag(policy_value, mode):
 def test_policy_keys_other_parts_add_are_read_with_their_defaults():
     assert host_settings(make_policy())["automatic_updaters"] == "report"
     assert host_settings(make_policy(automatic_updaters="pause"))["automatic_updaters"] == "pause"
-    assert run_settings(make_policy()) == {"notifications": [], "hooks": {"pre_wave": [], "post_wave": []}}
+    assert run_settings(make_policy()) == {"notifications": [], "hooks": {"pre_wave": [], "post_wave": []},
+                                           "snapshot_keep": {"runs": 3, "days": None}}
 
 
 def test_the_digest_leaves_out_what_validation_found():
