@@ -161,7 +161,7 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path):
         holder.kill()
         lab.ssh(locked_host, "sudo pkill -f lists/lock || true", check=False)
     assert proc.returncode in (0, 4), proc.stdout[-4000:]  # 4: some host unreachable
-    report = tmp_path / "report"
+    report = tmp_path / "report" / "scan"  # scan reports go to the report directory's scan/
     assets_json = json.loads((report / "assets.json").read_text())
     assets = {a["host"]: a for a in assets_json["assets"]}
     scan_date = date.fromisoformat(assets_json["scan_date"])
