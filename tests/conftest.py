@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,16 @@ if str(LAB_DIR) not in sys.path:
 from support.scheduling import pytest_collection_modifyitems  # noqa: E402,F401  # pylint: disable=unused-import
 
 from support.skips import REQUIRE_ENV  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
+
+# The playbooks the tests run keep their state in PATCHPILOT_STATE_DIR (and reports in
+# PATCHPILOT_REPORT_DIR) unless a test names its own: never /var/lib/patchpilot or the
+# tester's ~/.local/state (the suite runs as root in the lab). One folder per test process,
+# left in place afterwards (an upgrade from 0.1 run by a test moves a checkout's old
+# reports/ there: nothing is lost).
+if "PATCHPILOT_STATE_DIR" not in os.environ:
+    _STATE = tempfile.mkdtemp(prefix="patchpilot-test-state-")
+    os.environ["PATCHPILOT_STATE_DIR"] = _STATE
+    os.environ.setdefault("PATCHPILOT_REPORT_DIR", os.path.join(_STATE, "reports"))
 
 
 def _skipped(config) -> int:

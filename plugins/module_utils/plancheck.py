@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.formats import newer_format
+
 __all__ = ["DEFAULT_MAX_AGE_HOURS", "PLAN_FORMAT", "age_verdict", "max_age_hours", "policy_verdict",
            "replan_pending"]
 
@@ -52,6 +54,11 @@ def policy_verdict(plan: dict, digest: str, replan: bool = False, resumed: bool 
     plan is an interrupted run's (``where`` names it: a run id or a file).
     """
     plan = plan if isinstance(plan, dict) else {}
+    newer = newer_format(plan, PLAN_FORMAT, "plan")
+    if newer:  # never replanned: its finished hosts and settings may mean what this version cannot read
+        what = f"run {where}" if resumed else f"the plan {where}".rstrip()
+        return {"ok": False, "replan": False, "plan_digest": plan.get("policy_digest") or "(none)",
+                "policy_digest": digest, "message": f"{what}: {newer}; refused"}
     made_with = plan.get("policy_digest") or "(none)"
     old_format = plan.get("format") != PLAN_FORMAT
     same = not old_format and made_with == digest

@@ -74,13 +74,16 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.formats import newer_format
+
 __all__ = [
     "ABANDONED", "FINISHED_PHASES", "FORMAT", "PHASES", "RUN_STATES", "LockError", "LockHeld", "RunDir", "RunLock",
     "RunRecordError", "StaleLock", "append_private_jsonl", "inventory_scope", "latest_unfinished", "list_locks",
     "path_under", "read_json", "scope_key", "write_json",
 ]
 
-#: The shape of run.json, the host files and the lock file; a reader refuses any other.
+#: The shape of run.json, the host files and the lock file; a reader refuses any other (a newer
+#: one as written by a newer patchpilot: formats.newer_format).
 FORMAT = 1
 #: The plan formats a run directory may hold (planner.py): a run starts from the newest
 #: only; an older run's plan (format 1) is still read, to report or close that run.
@@ -245,6 +248,9 @@ def append_private_jsonl(path: str, record: dict) -> None:
 
 
 def _checked(data, path: str, kind: str) -> dict:
+    newer = newer_format(data, FORMAT, kind)
+    if newer:
+        raise RunRecordError(f"{path}: {newer}")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise RunRecordError(f"{path}: {kind} format {found!r} is not {FORMAT}")
@@ -423,6 +429,9 @@ class RunDir:
         """
         if os.path.exists(self.run_path):
             raise RunRecordError(f"{self.path}: run {self.run_id} was started already; load it to resume")
+        newer = newer_format(plan, PLAN_FORMAT, "plan")
+        if newer:
+            raise RunRecordError(f"plan: {newer}")
         if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
             found = plan.get("format") if isinstance(plan, dict) else type(plan).__name__
             raise RunRecordError(f"plan: format {found!r} is not {PLAN_FORMAT}: make the plan again"
@@ -452,6 +461,9 @@ class RunDir:
         run = self.run
         if run["state"] != "running":
             raise RunRecordError(f"{self.run_path}: run {self.run_id} is {run['state']}: its plan stays as it was")
+        newer = newer_format(plan, PLAN_FORMAT, "plan")
+        if newer:
+            raise RunRecordError(f"plan: {newer}")
         if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
             raise RunRecordError(f"plan: a replaced plan must be of format {PLAN_FORMAT}")
         if plan.get("run_id") != self.run_id:
@@ -485,6 +497,9 @@ class RunDir:
     @property
     def plan(self) -> dict:
         plan = read_json(self.plan_path, "plan")
+        newer = newer_format(plan, PLAN_FORMATS, "plan")
+        if newer:
+            raise RunRecordError(f"{self.plan_path}: {newer}")
         if not isinstance(plan, dict) or plan.get("format") not in PLAN_FORMATS:
             found = plan.get("format") if isinstance(plan, dict) else type(plan).__name__
             raise RunRecordError(f"{self.plan_path}: plan format {found!r} is not one of"
@@ -784,6 +799,9 @@ class RunLock:
         pid, where = owner.get("pid"), owner.get("host")
         said = (f"run {owner.get('run_id') or '(no run id)'} of pid {pid} on {where}, since {owner.get('started')}"
                 f" (lock {self.path})")
+        newer = newer_format(owner, FORMAT, "run lock")
+        if newer:
+            return LockHeld(f"scope {self.scope} is locked by {self.path}, a {newer}", owner, self.path)
         if owner.get("error") or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
             return LockHeld(f"scope {self.scope} is locked by an unreadable lock {self.path}"
                             f" ({owner.get('error') or 'no pid'}); check and remove it by hand", owner, self.path)

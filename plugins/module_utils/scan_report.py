@@ -147,13 +147,13 @@ def _flat_update(rank: int, row: dict) -> dict:
     return flat
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, text: str, mode: int = 0o640) -> None:
     folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o640)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -233,7 +233,8 @@ def write(output_dir: str, report: dict, scan_date: date, first_seen_file: str |
     _write(paths["updates.json"], json.dumps(dict(meta, updates=report["updates"]), indent=2, sort_keys=True) + "\n")
     flat = [_flat_update(i + 1, row) for i, row in enumerate(report["updates"])]
     _write(paths["updates.csv"], _csv(flat, UPDATE_COLUMNS))
-    _write(paths[FIRST_SEEN_FILE], json.dumps(report["first_seen"], indent=2, sort_keys=True) + "\n")
+    _write(paths[FIRST_SEEN_FILE], json.dumps(report["first_seen"], indent=2, sort_keys=True) + "\n",
+           0o600 if first_seen_file else 0o640)
     return paths
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labkit import ROOT, VENV_BIN, ansible_env
+from labkit import ROOT, VENV_BIN
 from test_rollout import DEBIAN, dpkg
 from test_updaters import units
 
@@ -70,19 +70,27 @@ def alias_inventory(lab, path: Path) -> str:
 
 
 class Runs:
+    """The playbooks run as under ``env -i`` (a timer, systemd): no HOME, no PWD, only PATH and the
+    checkout's ansible.cfg, from an empty folder; the state and report directories are named (the
+    suite runs as root: not /var/lib/patchpilot). Nothing may be written anywhere else."""
+
     def __init__(self, lab, folder: Path):
         self.folder = folder
         self.inventory = alias_inventory(lab, folder / "aliases.yml")
-        self.runs, self.plans = folder / "runs", folder / "plans"
+        self.cwd, self.state, self.reports = folder / "cwd", folder / "state", folder / "reports"
+        self.cwd.mkdir()
+        self.runs, self.plans = self.state / "runs", self.state / "plans"
+        self.env = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+                    "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
 
     def playbook(self, name: str, rules: dict, *extra: str) -> subprocess.CompletedProcess:
         path = self.folder / f"policy-{rules['change_ticket']}.yml"
         path.write_text(yaml.safe_dump(rules, sort_keys=False), encoding="utf-8")
-        argv = [str(VENV_BIN / "ansible-playbook"), "-i", self.inventory, str(ROOT / "playbooks" / name),
-                "-e", f"patchpilot_policy={path}", "-e", f"patchpilot_run_base={self.runs}",
-                "-e", f"patchpilot_plan_dir={self.plans}", "--forks", "1", *extra]
-        return subprocess.run(argv, cwd=self.folder, env=ansible_env(), capture_output=True, text=True,
-                              timeout=2400, check=False)
+        argv = ["env", "-i", *(f"{key}={value}" for key, value in self.env.items()),
+                str(VENV_BIN / "ansible-playbook"), "-i", self.inventory, str(ROOT / "playbooks" / name),
+                "-e", f"patchpilot_policy={path}", "-e", f"patchpilot_state_dir={self.state}",
+                "-e", f"patchpilot_report_dir={self.reports}", "--forks", "1", *extra]
+        return subprocess.run(argv, cwd=self.cwd, env={}, capture_output=True, text=True, timeout=2400, check=False)
 
 
 def explain(proc: subprocess.CompletedProcess) -> str:
@@ -101,6 +109,7 @@ def planned_run(lab, tmp_path_factory):
                                "| sudo tee /etc/apt/apt.conf.d/20auto-upgrades && sudo systemctl daemon-reload")
     updaters_before = units(lab, lab.host("web01"))
     runs = Runs(lab, tmp_path_factory.mktemp("plan-drives-run"))
+    checkout_reports, root_reports = (ROOT / "reports").exists(), Path("/reports").exists()
     reviewed_policy, run_policy = policy("CHG-REVIEWED"), policy("CHG-CHANGED")
     started = time.monotonic()
     made = runs.playbook("plan.yml", reviewed_policy)
@@ -118,7 +127,9 @@ def planned_run(lab, tmp_path_factory):
                             "-e", "patchpilot_replan=true")
     updaters_after = units(lab, lab.host("web01"))
     yield {"updaters_before": updaters_before, "updaters_after": updaters_after, "runs": runs, "reviewed": reviewed_plan, "changed": changed, "too_old": too_old, "rollout": rollout,
-           "before": before, "refused_at": refused_at, "seconds": time.monotonic() - started}
+           "before": before, "refused_at": refused_at, "seconds": time.monotonic() - started,
+           "reports_before": (checkout_reports, root_reports),
+           "reports_after": ((ROOT / "reports").exists(), Path("/reports").exists())}
     lab.reset(*DEBIAN)
 
 
@@ -183,3 +194,19 @@ def test_the_automatic_updaters_are_paused_for_each_host_and_put_back(planned_ru
             ["apt-daily-upgrade.timer", "apt-daily-upgrade.service"], (alias, state)
         assert detail["updaters"]["action"] == "resume" and detail["updaters"]["restored"] is True, (alias, detail)
         assert detail["updaters_unrestored"] is None, (alias, detail)
+
+
+def test_under_env_i_nothing_is_written_outside_the_state_and_report_dirs(planned_run):
+    """The module's runs (plan.yml, three patch.yml) ran under env -i from an empty folder."""
+    runs = planned_run["runs"]
+    assert planned_run["rollout"].returncode == 0, explain(planned_run["rollout"])
+    assert list(runs.cwd.iterdir()) == []  # the current directory stays empty
+    assert planned_run["reports_after"] == planned_run["reports_before"]  # no /reports, no reports/ in the checkout
+    written = {p.name for p in runs.folder.iterdir()} - {"aliases.yml", "stale.json", "cwd"}
+    assert written == {"state", "reports", "policy-CHG-REVIEWED.yml", "policy-CHG-CHANGED.yml"}, written
+    assert {p.name for p in runs.state.iterdir()} == {"runs", "plans"}
+    assert oct(runs.state.stat().st_mode & 0o777) == "0o700" and oct(runs.reports.stat().st_mode & 0o777) == "0o700"
+    run_dir = next(p for p in runs.runs.iterdir() if (p / "run.json").is_file())
+    assert (run_dir / "summary.json").is_file() and (runs.plans / "latest.json").is_file()
+    assert {p.name for p in runs.reports.iterdir()} == {"scan"}
+    assert (runs.reports / "scan" / "updates.json").is_file() and (runs.reports / "scan" / "assets.json").is_file()

@@ -154,6 +154,7 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
     try:
         proc = lab.playbook("-i", str(inventory), "playbooks/scan.yml",
                             "-e", f"patchpilot_report_dir={tmp_path / 'report'}",
+                            "-e", f"patchpilot_state_dir={tmp_path / 'state'}",
                             "-e", f"patchpilot_changelog_cache={tmp_path / 'changelogs'}",
                             "-e", f"patchpilot_security_tracker={tracker}",
                             "-e", json.dumps({"patchpilot_priority_policy": {"emergency": {"cves": ["CVE-2026-90001"]}}}),
@@ -162,7 +163,7 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
         holder.kill()
         lab.ssh(locked_host, "sudo pkill -f lists/lock || true", check=False)
     assert proc.returncode in (0, 4), proc.stdout[-4000:]  # 4: some host unreachable
-    report = tmp_path / "report"
+    report = tmp_path / "report" / "scan"  # scan reports go to the report directory's scan/
     assets_json = json.loads((report / "assets.json").read_text())
     assets = {a["host"]: a for a in assets_json["assets"]}
     scan_date = date.fromisoformat(assets_json["scan_date"])
@@ -225,11 +226,12 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
                          "-e", f"patchpilot_changelog_cache={tmp_path / 'changelogs'}")
     assert "Read those changelogs" in again.stdout
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "changelogs").glob("*.json")} == written
-    rows = json.loads((tmp_path / "again" / "updates.json").read_text())["updates"]
+    rows = json.loads((tmp_path / "again" / "scan" / "updates.json").read_text())["updates"]
     seclib = next(u for u in rows if u["name"] == "pplab-seclib")
     assert set(seclib["cves"]) == {"CVE-2026-90001", "CVE-2026-90002"} and seclib["severity"] == "high", seclib
-    # A second scan keeps the first-seen dates.
-    seen = json.loads((report / "first_seen.json").read_text())
+    # A second scan keeps the first-seen dates, in the state directory (private: 0600).
+    seen = json.loads((tmp_path / "state" / "first_seen.json").read_text())
+    assert oct((tmp_path / "state" / "first_seen.json").stat().st_mode & 0o777) == "0o600"
     assert seen and all(re.match(r"\d{4}-\d{2}-\d{2}$", d) for d in seen.values())
     assert oct((report / "updates.json").stat().st_mode & 0o777) == "0o640"
 

@@ -31,7 +31,7 @@ def test_a_policy_weight_reorders_the_scan(lab, tmp_path):
     proc = lab.playbook("playbooks/scan.yml", "--limit", "web01,db01",
                         "-e", f"patchpilot_report_dir={report}", "-e", f"patchpilot_policy={policy}", check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    updates = json.loads((report / "updates.json").read_text(encoding="utf-8"))["updates"]
+    updates = json.loads((report / "scan" / "updates.json").read_text(encoding="utf-8"))["updates"]
     seclib = [u for u in updates if u["name"] == "pplab-seclib"]
     assert [u["host"] for u in seclib] == ["web01", "db01"], seclib
     web, db = seclib

@@ -50,3 +50,11 @@ def test_a_plan_without_a_digest_is_refused():
     verdict = policy_verdict({"format": 2}, NEW)
     assert not verdict["ok"] and "(none)" in verdict["message"] and NEW in verdict["message"]
     assert not policy_verdict("not a plan", NEW)["ok"]
+
+
+def test_a_plan_of_a_newer_patchpilot_is_refused_even_to_replan():
+    for resumed, what in ((False, "the plan /plans/r9.json"), (True, "run r9")):
+        verdict = policy_verdict(plan(digest=NEW, fmt=3), NEW, replan=True, resumed=resumed,
+                                 where="r9" if resumed else "/plans/r9.json")
+        assert not verdict["ok"] and not verdict["replan"]
+        assert verdict["message"].startswith(f"{what}: plan format 3 is not 2: written by a newer patchpilot")

@@ -195,6 +195,35 @@ def test_a_started_run_with_a_format_1_plan_is_still_read(tmp_path):
         RunDir.load(tmp_path, RUN_ID).plan.get("format")
 
 
+def test_files_of_a_newer_patchpilot_are_refused_by_name(tmp_path):
+    """Upgrade safety: run records, host records, plans and locks written by a newer version are refused as such."""
+    newer = "written by a newer patchpilot"
+    run = started(tmp_path)
+    record = json.loads(open(run.run_path, encoding="utf-8").read())
+    write_json(run.run_path, dict(record, format=2))
+    with pytest.raises(RunRecordError, match=f"run.json: run record format 2 is not 1: {newer}"):
+        RunDir.load(tmp_path, RUN_ID)
+    write_json(run.run_path, record)
+    host_path = tmp_path / RUN_ID / "hosts" / "web1.json"
+    write_json(str(host_path), dict(json.loads(host_path.read_text()), format=7))
+    with pytest.raises(RunRecordError, match=f"web1.json: host record format 7 is not 1: {newer}"):
+        run.host("web1")
+    write_json(run.plan_path, dict(plan(RUN_ID), format=3))
+    with pytest.raises(RunRecordError, match=f"plan.json: plan format 3 is not one of 1, 2: {newer}"):
+        RunDir.load(tmp_path, RUN_ID).plan.get("format")
+    with pytest.raises(RunRecordError, match=f"plan: plan format 3 is not 2: {newer}"):
+        RunDir(tmp_path, "20261127T230000Z-000002").start(dict(plan("20261127T230000Z-000002"), format=3), HOSTS)
+    with pytest.raises(RunRecordError, match=f"plan: plan format 3 is not 2: {newer}"):
+        run.replace_plan(dict(plan(RUN_ID), format=3))
+    lock = RunLock(tmp_path, HOSTS)
+    os.makedirs(lock.folder)
+    write_json(lock.path, {"format": 2, "pid": 999999, "host": socket.gethostname(), "run_id": "new"})
+    with pytest.raises(LockHeld, match=f"locked by .*\\.lock, a run lock format 2 is not 1: {newer}"):
+        lock.acquire()
+    with pytest.raises(LockHeld, match=newer):
+        lock.break_stale()
+
+
 def test_latest_unfinished_by_scope(tmp_path):
     assert latest_unfinished(tmp_path / "none", HOSTS) is None
     started(tmp_path, "20261120T210000Z-000001", at=T0 - timedelta(days=7)).finish("completed")
