@@ -127,3 +127,48 @@ def test_a_covering_canary_tests_every_release_role_and_update_first(lab, tmp_pa
             tester = plan["canary_cover"]["tested_on"][f"update {package['name']}"]
             assert tester in canary["hosts"] and package["name"] in {p["name"] for p in hosts[tester]["packages"]}
     assert plan["canary_cover"]["untested"] == []
+
+
+def test_after_days_counts_from_the_changelog_date_or_first_seen_and_the_approver_is_recorded(lab, tmp_path, manifest):
+    # The lab's changelogs date every apt upgrade; a new dependency has no changelog read, so its
+    # first-seen date (the state directory's store, planted here) counts instead.
+    now = "2026-01-25T12:00:00+00:00"  # pplab-seclib's upload (2026-01-20) is 5 days old, the rest are younger
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    debian = [h for h in lab.hosts if h["role"] != "rpm"]
+    planted = {f"{h['name']}|{name}|all|{v[1]}": "2026-01-10"
+               for h in debian for name, v in apt_truth(lab, h)["new_dependency"].items()}
+    assert planted
+    (state / "first_seen.json").write_text(json.dumps(planted), encoding="utf-8")
+    data = policy(approvals={"auto": {"classifications": ["security", "bugfix"],
+                                      "severities": ["critical", "high", "medium", "low"], "after_days": 3},
+                             "approve": [{"package": "pplab-agent"}], "allow_removals": True,
+                             "new_dependencies": "approved"},
+                  approvers=["ops", "alice"])
+    path = tmp_path / "policy.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    common = ["playbooks/plan.yml", "-e", f"patchpilot_policy={path}", "-e", f"patchpilot_state_dir={state}",
+              "-e", f"patchpilot_plan_dir={tmp_path / 'plans'}", "-e", f"patchpilot_plan_now={now}"]
+    refused = lab.playbook(*common, "-e", "patchpilot_approved_by=mallory", check=False)
+    assert refused.returncode != 0 and "mallory is not an approver of this policy: approvers are ops, alice" in refused.stdout
+    lab.playbook(*common, "-e", "patchpilot_approved_by=alice")
+    plan = json.loads((tmp_path / "plans" / "latest.json").read_text(encoding="utf-8"))
+    assert plan["approval"]["by"] == "alice" and plan["approval"]["needed"] and plan["approval"]["at"]
+    released = {(p["name"], v["version"]): v["date"][:10] for p in manifest["packages"] for v in p["versions"]}
+    for host in debian:
+        entry = next(e for e in plan["hosts"] if e["host"] == host["name"])
+        approved = {p["name"]: p["approved_by"] for p in entry["packages"]}
+        truth = apt_truth(lab, host)
+        for name, (_installed, candidate, _rest) in truth["upgrade"].items():
+            day = released[(name, candidate)]
+            if name == "pplab-agent":
+                assert approved[name] == "approved (package pplab-agent)"
+            elif name == "pplab-legacy":
+                continue  # rejected by the policy
+            elif day <= "2026-01-22":
+                assert approved[name].endswith(f"released {(25 - int(day[8:]))} days ago)"), (name, approved)
+            else:
+                excluded = next(x for x in entry["excluded"] if x["name"] == name)
+                assert name not in approved and "not auto-approved: released" in excluded["reason"], excluded
+        for name in truth["new_dependency"]:
+            assert "first seen 15 days ago" in approved[name], (name, approved)

@@ -214,8 +214,8 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
             assert row["changelog"]["origin"] == manifest["changelogs"]["url"].replace("@CHANGEPATH@", path), row
         else:
             assert row["changelog"]["origin"] == f"deb:{row['name']}_{row['candidate_version']}_all.deb", row
-    assert {u["changelog"]["origin"].split(":")[0] for u in apt_upgrades} == {"file", "deb"}  # both ways
         assert row["changelog"]["urgency"] == candidate["urgency"], row
+    assert {u["changelog"]["origin"].split(":")[0] for u in apt_upgrades} == {"file", "deb"}  # both ways
     # One read per source version for the whole fleet, kept in the controller's cache (0600 files).
     cached = sorted((tmp_path / "changelogs").glob("*.json"))
     assert [p.name for p in cached] == sorted({f"{u['name']}_{u['candidate_version']}.json" for u in apt_upgrades})
