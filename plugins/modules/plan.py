@@ -18,6 +18,9 @@ description:
     expected, the maintenance window of each wave and the failure budget.
   - Writes the plan as JSON into O(output_dir) (C(<run id>.json) and C(latest.json)). The
     approved set is fixed in the plan, so canary and every wave get the same versions.
+  - With the policy's C(emergency.cves), each host's plan entry says per CVE whether a planned update
+    fixes it, a pending one not in the plan does, or none does - and, with O(security_tracker), whether
+    the tracker lists the host's release as fixed (C(not_affected)) or open.
 options:
   policy:
     description: Path of the policy file on the controller (checked as M(patchpilot.fleet.policy_check) does).
@@ -42,42 +45,6 @@ options:
         key, anything else replaces). C(playbooks/emergency.yml) uses it.
     type: dict
     default: {}
-  asset_var:
-    description: Variable holding each host's registered asset_facts result.
-    type: str
-    default: scan_asset
-  updates_var:
-    description: Variable holding each host's registered missing_updates result.
-    type: str
-    default: scan_updates
-  error_var:
-    description: Variable holding the reason a host's scan failed.
-    type: str
-    default: scan_error
-  first_seen_file:
-    description:
-      - The store of the date each host's pending update was first seen (JSON, in the state
-        directory), kept across scans. When given, an update the scan report has seen before keeps that date,
-        from which C(approvals.auto.after_days) counts when its release date is unknown.
-    type: path
-  security_tracker:
-    description:
-      - A Debian Security Tracker JSON export - a file on the controller (the user's download of
-        U(https://security-tracker.debian.org/tracker/data/json)) or an http(s) URL of it, fetched at
-        most once per O(tracker_max_age_hours) and kept in O(tracker_cache); when a fetch fails the kept
-        copy is used and a warning gives its age. The CVEs each apt upgrade fixes on a Debian host and
-        their urgency are added to its records (urgency raises the severity, never lowers it); the
-        tracker is keyed by source package, which the changelog step (M(patchpilot.fleet.changelogs))
-        names for each record. With the policy's C(emergency.cves), each host's plan entry says
-        per CVE whether the tracker lists its release as fixed (C(not_affected)) or open.
-    type: str
-  tracker_cache:
-    description: Folder keeping the fetched export (a URL needs one).
-    type: path
-  tracker_max_age_hours:
-    description: How old the kept copy of a URL's export may be before it is fetched again.
-    type: float
-    default: 24
   cmdb_var:
     description:
       - Variable holding each host's CMDB row (what the M(patchpilot.fleet.assets) inventory plugin sets);
@@ -91,16 +58,12 @@ options:
         dependency let in); a name the policy's C(approvers) does not list is refused with the list.
         This is a record for the audit, not access control.
     type: str
-  security_var:
-    description:
-      - Variable holding, per host, what the Debian changelogs of its apt updates say (the
-        C(security) of M(patchpilot.fleet.changelogs) for that host); merged into its update records.
-    type: str
-    default: scan_security
 requirements:
   - jsonschema (Python library, on the controller; the policy is checked against its JSON Schema)
 extends_documentation_fragment:
   - action_common_attributes
+  - patchpilot.fleet.scan_results
+  - patchpilot.fleet.scan_results.tracker
 attributes:
   check_mode:
     support: full

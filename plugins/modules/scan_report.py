@@ -20,8 +20,9 @@ description:
   - In the CSV files every cell is quoted, and a text cell that starts with C(=), C(+), C(-),
     C(@), a tab, a carriage return or NUL gets a leading C(') so that no spreadsheet takes it
     for a formula (OWASP's advice against CSV injection); the JSON files keep the text as it is.
-  - Keeps the date each update was first seen in O(first_seen_file) (default C(first_seen.json) in
-    O(output_dir)); later scans keep that date, and a scan of part of the fleet keeps the others'.
+  - Keeps the date each update was first seen in O(first_seen_file) (without it, C(first_seen.json) in
+    O(output_dir); a store there is read once while O(first_seen_file) does not exist yet); later
+    scans keep that date, and a scan of part of the fleet keeps the others'.
   - A host that failed or was unreachable is listed with its reason; the others are reported.
 options:
   output_dir:
@@ -44,56 +45,17 @@ options:
         classification, emergency CVEs and packages, weights).
     type: dict
     default: {}
-  first_seen_file:
-    description:
-      - The store of the date each host's pending update was first seen (JSON, in the state
-        directory), kept across scans. Default C(first_seen.json) in O(output_dir); a store there is read
-        once when O(first_seen_file) does not exist yet.
-    type: path
-  security_tracker:
-    description:
-      - A Debian Security Tracker JSON export - a file on the controller (the user's download of
-        U(https://security-tracker.debian.org/tracker/data/json)) or an http(s) URL of it, fetched at
-        most once per O(tracker_max_age_hours) and kept in O(tracker_cache); when a fetch fails the kept
-        copy is used and a warning gives its age. The CVEs each apt upgrade fixes on a Debian host and
-        their urgency are added to its records (urgency raises the severity, never lowers it); the
-        tracker is keyed by source package, which the changelog step (M(patchpilot.fleet.changelogs))
-        names for each record.
-    type: str
-  tracker_cache:
-    description: Folder keeping the fetched export (a URL needs one).
-    type: path
-  tracker_max_age_hours:
-    description: How old the kept copy of a URL's export may be before it is fetched again.
-    type: float
-    default: 24
   today:
     description: Scan date (YYYY-MM-DD) instead of today, for reproducible reports.
     type: str
-  asset_var:
-    description: Name of the variable holding each host's registered asset_facts result.
-    type: str
-    default: scan_asset
-  updates_var:
-    description: Name of the variable holding each host's registered missing_updates result.
-    type: str
-    default: scan_updates
-  error_var:
-    description: Name of the variable holding the reason a host's scan failed.
-    type: str
-    default: scan_error
-  security_var:
-    description:
-      - Variable holding, per host, what the Debian changelogs of its apt updates say (the
-        C(security) of M(patchpilot.fleet.changelogs) for that host); merged into its update records.
-    type: str
-    default: scan_security
   cmdb_var:
     description: Name of the inventory variable holding the host's CMDB metadata.
     type: str
     default: patchpilot_asset
 extends_documentation_fragment:
   - action_common_attributes
+  - patchpilot.fleet.scan_results
+  - patchpilot.fleet.scan_results.tracker
 attributes:
   check_mode:
     support: full
