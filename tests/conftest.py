@@ -26,6 +26,15 @@ if "PATCHPILOT_STATE_DIR" not in os.environ:
     os.environ["PATCHPILOT_STATE_DIR"] = _STATE
     os.environ.setdefault("PATCHPILOT_REPORT_DIR", os.path.join(_STATE, "reports"))
 
+#: root's default state directory; a test that creates it wrote the machine's state (a run
+#: whose environment lost PATCHPILOT_STATE_DIR): the session fails.
+MACHINE_STATE = "/var/lib/patchpilot"
+_MACHINE_STATE_BEFORE = os.path.exists(MACHINE_STATE)
+
+
+def _machine_state_written() -> bool:
+    return not _MACHINE_STATE_BEFORE and os.path.exists(MACHINE_STATE)
+
 
 def _skipped(config) -> int:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -39,13 +48,20 @@ def pytest_sessionfinish(session, exitstatus):
     any other skip. Deselection (``-m 'not real'``) is not a skip. Under pytest-xdist
     the controller counts every worker's reports, so only it decides.
     """
-    if os.environ.get(REQUIRE_ENV) != "1" or hasattr(session.config, "workerinput"):
+    if hasattr(session.config, "workerinput"):
+        return
+    if _machine_state_written() and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if os.environ.get(REQUIRE_ENV) != "1":
         return
     if _skipped(session.config) and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not hasattr(config, "workerinput") and _machine_state_written():
+        terminalreporter.write_line(f"{MACHINE_STATE} was created during the run: a playbook run lost its state"
+                                    " directory (PATCHPILOT_STATE_DIR); this run fails", red=True, bold=True)
     if os.environ.get(REQUIRE_ENV) != "1" or hasattr(config, "workerinput"):
         return
     count = _skipped(config)

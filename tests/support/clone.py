@@ -3,7 +3,8 @@
 ``git clone --no-local`` of this checkout, checked out at its HEAD commit (what is
 committed is what is tested), and a clean environment for Ansible in it:
 ``env -i``-like, PATH = the venv's tools and the system's, a HOME of its own, no
-ANSIBLE_* variable. Nothing but the clone's playbook-adjacent
+ANSIBLE_* variable, and PATCHPILOT_STATE_DIR beside them (the tests run as root, whose
+default state directory, /var/lib/patchpilot, is the machine's, not a test's). Nothing but the clone's playbook-adjacent
 ``playbooks/collections`` makes ``patchpilot.fleet`` resolvable there.
 """
 
@@ -26,7 +27,8 @@ class Clone:
 
     @property
     def env(self) -> dict:
-        return {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8"}
+        return {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8",
+                "PATCHPILOT_STATE_DIR": str(self.home.parent / "state")}
 
     def run(self, *argv: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
         """A tool of the venv, in the clean environment (plus ``env``), from ``cwd``."""
