@@ -16,7 +16,7 @@ from labkit import ROOT, Lab, lab_env, run_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.real]
 
-REAL_ENV = {"LAB_PREFIX": "ppreal", "LAB_REAL": "1", "LAB_HOSTS": "2",
+REAL_ENV = {"LAB_PREFIX": "ppreal", "LAB_REAL": "1", "LAB_HOSTS": "2", "LAB_RPM_HOSTS": "0",
             "LAB_SSH_PORT_BASE": "3200", "LAB_SUBNET": "10.213.8.0/24"}
 
 
