@@ -376,7 +376,10 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
 
 
 def test_an_emergency_by_cve_patches_the_package_that_fixes_it_now(lab, rollout):
-    # CVE-2026-90002 is named only by pplab-seclib's Debian changelog (no tracker export is given)
+    # CVE-2026-90002 is named only by pplab-seclib's Debian changelog (no tracker export is given).
+    # db01 has the fix already: nothing fixes the CVE there, so the emergency leaves it alone.
+    lab.ssh(next(h for h in lab.hosts if h["name"] == "db01"),
+            "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q pplab-seclib=1.0-1+lab1sec1")
     before = {name: dpkg(lab, name) for name in DEBIAN}
     path = rollout.folder / "policy.yml"
     rules = policy(windows={"timezone": "UTC", "maintenance": [{"name": "never-now", "days": ["sun"],
@@ -393,9 +396,16 @@ def test_an_emergency_by_cve_patches_the_package_that_fixes_it_now(lab, rollout)
     assert plan["emergency"] and "windows" in plan["bypassed"]
     assert plan["waves"][0]["canary"] and plan["waves"][0]["hosts"] == ["web01"]
     for entry in plan["hosts"]:
+        if entry["host"] == "db01":
+            # no update fixes the CVE there: the host is in no wave (its other updates wait)
+            assert entry["status"] != "rollout" and entry["wave"] is None, entry
+            assert entry["emergency_cves"]["CVE-2026-90002"] == {
+                "state": "not_fixed", "packages": [], "text": "not fixed by any available update"}
+            continue
         assert [p["name"] for p in entry["packages"]] == ["pplab-seclib"], entry
         assert entry["emergency_cves"]["CVE-2026-90002"] == {
             "state": "fixed", "packages": ["pplab-seclib 1.0-1+lab1sec1"], "text": "fixed by pplab-seclib 1.0-1+lab1sec1"}
+    assert dpkg(lab, "db01") == before["db01"]  # the host the CVE needs nothing of is unchanged
     for name in DEBIAN:
         after = dpkg(lab, name)
         assert after["pplab-seclib"] == "1.0-1+lab1sec1"
