@@ -8,6 +8,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import changelog_cache, update_security
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils.policy_file import read_checked_policy
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, plain
 
 ARGUMENT_SPEC = {
@@ -18,6 +19,7 @@ ARGUMENT_SPEC = {
     "extracted_var": {"type": "str", "default": "scan_changelogs"},
     "updates_var": {"type": "str", "default": "scan_updates"},
     "severities": {"type": "dict"},
+    "policy": {"type": "str"},
 }
 
 
@@ -39,6 +41,9 @@ class ActionModule(ActionBase):
         args = checked_args(ARGUMENT_SPEC, self._task.args)
         hostvars = task_vars["hostvars"]
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
+        severities = args["severities"]
+        if severities is None and args["policy"]:  # the policy's scan.urgency_severity
+            severities = read_checked_policy(args["policy"], None)["scan"]["urgency_severity"]
         try:
             cache = changelog_cache.ChangelogCache(args["cache_dir"])
             resolved = _resolved(hostvars, hosts, args["resolved_var"])
@@ -58,7 +63,7 @@ class ActionModule(ActionBase):
             for host, items in resolved.items():
                 updates = plain(hostvars[host].get(args["updates_var"]) or {})
                 records = updates.get("updates") if isinstance(updates, dict) else None
-                security[host] = update_security.host_security(records or [], items, cache.get, args["severities"])
+                security[host] = update_security.host_security(records or [], items, cache.get, severities)
         except (changelog_cache.CacheError, OSError, KeyError, TypeError) as exc:
             raise AnsibleActionFail(f"changelogs: {exc}") from exc
         unknown = sum(1 for infos in security.values() for info in infos.values() if info["origin"] == "unknown")

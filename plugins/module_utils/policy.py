@@ -413,7 +413,7 @@ def validate_policy(data, today=None) -> dict:
         "emergency": _normal.emergency(doc),
         "rollout": _normal.rollout(doc),
         "budget": _normal.budget(doc),
-        "scan": _normal.section(doc, "scan"),
+        "scan": _normal.scan(doc),
         "plan": _normal.section(doc, "plan"),
         "automatic_updaters": doc.get("automatic_updaters", DEFAULTS["automatic_updaters"]),
         "reboot": doc["reboot"],

@@ -28,6 +28,15 @@ def section(data: Mapping, key: str) -> dict:
     return out
 
 
+def scan(data: Mapping) -> dict:
+    """The scan section: ``urgency_severity`` overlaid key by key on its default, in lower case."""
+    out = section(data, "scan")
+    given = (data.get("scan") or {}).get("urgency_severity") if isinstance(data.get("scan"), Mapping) else None
+    mapping = dict(_schema.defaults("scan")["urgency_severity"], **(given if isinstance(given, Mapping) else {}))
+    out["urgency_severity"] = {name: str(value).strip().lower() for name, value in mapping.items()}
+    return out
+
+
 def unique(items, change=lambda item: item.strip()) -> list:
     found = []
     for item in items or ():

@@ -48,8 +48,13 @@ options:
     type: str
     default: scan_updates
   severities:
-    description: Urgency to severity (default low, medium, high as themselves, emergency and critical as critical).
+    description:
+      - Urgency to severity. Default the policy's C(scan.urgency_severity) when O(policy) is given, else low,
+        medium and high as themselves, emergency and critical as critical.
     type: dict
+  policy:
+    description: Path of the policy file (checked as M(patchpilot.fleet.policy_check) does), for its C(scan.urgency_severity).
+    type: str
 extends_documentation_fragment:
   - action_common_attributes
 attributes:

@@ -631,5 +631,5 @@ def test_docs_name_every_key():
 
 
 def test_scan_stale_index_is_report_unless_the_policy_says_fail():
-    assert validate_policy(MINIMAL, today=TODAY)["scan"] == {"stale_index": "report"}
-    assert validate_policy(changed(scan__stale_index="fail"), today=TODAY)["scan"] == {"stale_index": "fail"}
+    assert validate_policy(MINIMAL, today=TODAY)["scan"]["stale_index"] == "report"
+    assert validate_policy(changed(scan__stale_index="fail"), today=TODAY)["scan"]["stale_index"] == "fail"
