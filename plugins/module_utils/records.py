@@ -35,12 +35,19 @@ from dataclasses import asdict, dataclass, field
 
 __all__ = [
     "BACKENDS", "CLASSIFICATIONS", "EFFECTS", "SEVERITIES", "BackendError", "RecordError", "UpdateRecord",
-    "classify_release", "make_update", "normalise_severity", "sort_key", "summarise", "upstream_major",
+    "classify_release", "highest_severity", "make_update", "normalise_severity", "sort_key", "summarise",
+    "upstream_major",
     "STALE_INDEX_CHOICES", "index_problem", "make_index", "stale_index_failure",
 ]
 
 CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
 SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def highest_severity(severities) -> str | None:
+    """The highest of ``severities`` (values outside SEVERITIES, None included, are left out); None when none is."""
+    known = [value for value in severities if value in SEVERITIES]
+    return min(known, key=SEVERITIES.index) if known else None
 EFFECTS = ("upgrade", "new_dependency", "removal", "kept_back")
 BACKENDS = ("apt", "dnf", "zypper", "windows", "macos", "homebrew")
 #: Backends that upgrade an installed package (and so always know its version).

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import (
     SEVERITIES,
+    highest_severity,
     normalise_severity,
 )
 
@@ -259,11 +260,6 @@ def _fixes(record: dict, issues: dict, codename: str, package: str) -> tuple[lis
     return cves, severities
 
 
-def _highest(severities) -> str | None:
-    known = [s for s in severities if s]
-    return min(known, key=SEVERITIES.index) if known else None
-
-
 def enrich(records: list, tracker: dict, codename: str, source_packages: dict | None = None) -> list:
     """Add the CVEs each apt upgrade fixes, and the urgency they carry, to copies of the records.
 
@@ -313,6 +309,6 @@ def enrich(records: list, tracker: dict, codename: str, source_packages: dict | 
                     copy["cves"] = sorted({*(c.upper() for c in record.get("cves") or ()), *cves})
                     current = record.get("severity")
                     current = current if current in SEVERITIES else normalise_severity(current)
-                    copy["severity"] = _highest([current, *severities])
+                    copy["severity"] = highest_severity([current, *severities])
         result.append(copy)
     return result

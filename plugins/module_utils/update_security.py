@@ -21,7 +21,7 @@ Plain Python, no Ansible runtime.
 from __future__ import annotations
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import debian_changelog
-from ansible_collections.patchpilot.fleet.plugins.module_utils.records import SEVERITIES
+from ansible_collections.patchpilot.fleet.plugins.module_utils.records import highest_severity
 
 __all__ = ["fetch_plan", "host_security", "key_of", "merge"]
 
@@ -91,11 +91,6 @@ def host_security(updates: list, resolved: list, changelog, severities: dict | N
     return found
 
 
-def _highest(*values):
-    known = [value for value in values if value in SEVERITIES]
-    return min(known, key=SEVERITIES.index) if known else None
-
-
 def merge(record: dict, info: dict | None) -> dict:
     """A copy of an update record with what its changelog says.
 
@@ -111,7 +106,7 @@ def merge(record: dict, info: dict | None) -> dict:
         copy["cves"] = sorted(set(record.get("cves") or ()) | set(info["cves"]))
     if isinstance(info.get("advisories"), list):
         copy["advisories"] = sorted(set(record.get("advisories") or ()) | set(info["advisories"]))
-    severity = _highest(record.get("severity"), info.get("severity"))
+    severity = highest_severity([record.get("severity"), info.get("severity")])
     if severity is not None:
         copy["severity"] = severity
     if not record.get("released") and info.get("released") not in (None, unknown):
