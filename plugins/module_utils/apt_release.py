@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.debian_changelog import ChangelogError, change_path
 
-__all__ = ["ReleaseError", "changelog_url", "list_file_prefix", "parse_release"]
+__all__ = ["ReleaseError", "changelog_url", "list_file_prefix", "paragraphs", "parse_release"]
 
 _FIELD = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]*(.*)$")
 
@@ -47,16 +47,15 @@ def _unsign(text: str) -> str:
     return "\n".join(body)
 
 
-def parse_release(text: str) -> dict:
-    """The fields of a Release or InRelease file's first paragraph: ``{field (lower case): value}``.
-
-    A multi-line field (the checksum lists) keeps its continuation lines joined with newlines.
-    """
+def paragraphs(text: str):
+    """The paragraphs of a Debian control-style text (Release, ``apt-cache show``), each as
+    ``{field (lower case): value}``; a continuation line joins its field's value with a newline."""
     fields, last = {}, None
-    for line in _unsign(text or "").splitlines():
+    for line in (text or "").splitlines():
         if not line.strip():
             if fields:
-                break
+                yield fields
+            fields, last = {}, None
             continue
         if line[:1] in (" ", "\t") and last is not None:
             fields[last] = f"{fields[last]}\n{line.strip()}" if fields[last] else line.strip()
@@ -65,7 +64,16 @@ def parse_release(text: str) -> dict:
         if match:
             last = match.group(1).lower()
             fields[last] = match.group(2).strip()
-    return fields
+    if fields:
+        yield fields
+
+
+def parse_release(text: str) -> dict:
+    """The fields of a Release or InRelease file's first paragraph: ``{field (lower case): value}``.
+
+    A multi-line field (the checksum lists) keeps its continuation lines joined with newlines.
+    """
+    return next(paragraphs(_unsign(text or "")), {})
 
 
 def changelog_url(template, source: str, version: str, component: str = "main") -> str | None:

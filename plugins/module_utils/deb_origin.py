@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.apt_release import paragraphs
+
 __all__ = ["OriginError", "changelog_member", "parse_apt_show", "parse_repository", "source_of"]
 
-_FIELD = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]*(.*)$")
 _SOURCE = re.compile(r"^([a-z0-9][a-z0-9+.-]*)(?:\s+\(([^()\s]+)\))?$")
 
 
@@ -27,25 +28,12 @@ class OriginError(ValueError):
 
 
 def parse_apt_show(text: str) -> dict:
-    """``apt-cache show NAME=VERSION...`` as ``{(package, version): {field (lower case): value}}``."""
-    found, fields, last = {}, {}, None
-
-    def close():
+    """``apt-cache show NAME=VERSION...`` as ``{(package, version): {field (lower case): value}}``
+    (a version shown twice keeps its first paragraph)."""
+    found = {}
+    for fields in paragraphs(text):
         if fields.get("package") and fields.get("version"):
-            found.setdefault((fields["package"], fields["version"]), dict(fields))
-
-    for line in (text or "").splitlines():
-        if not line.strip():
-            close()
-            fields, last = {}, None
-            continue
-        if line[:1] in (" ", "\t"):
-            continue  # a continuation line (Description's body): no field needed here
-        match = _FIELD.match(line)
-        if match:
-            last = match.group(1).lower()
-            fields[last] = match.group(2).strip()
-    close()
+            found.setdefault((fields["package"], fields["version"]), fields)
     return found
 
 
