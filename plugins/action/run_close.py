@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import getpass
 import socket
 from datetime import datetime
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import closing, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import closing, lockbreak, runrecord
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, now_arg
 
 ARGUMENT_SPEC = {
@@ -26,11 +25,7 @@ ARGUMENT_SPEC = {
 
 def _who() -> str:
     """The controller user and machine, for the record."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return f"{lockbreak.login_user()}@{socket.gethostname()}"
 
 
 def close_run(base: str, run_id: str | None, scope: str | None, closed: dict, now: datetime,

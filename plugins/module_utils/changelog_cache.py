@@ -28,11 +28,24 @@ import re
 import tempfile
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["FORMAT", "CacheError", "ChangelogCache"]
+__all__ = ["FORMAT", "CacheError", "ChangelogCache", "write_private"]
 
 FORMAT = 1
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9.+~:-]+$")
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically (a 0600 temporary file beside it, renamed into place)."""
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 class CacheError(ValueError):
@@ -100,15 +113,6 @@ class ChangelogCache:
                   "at": _now(now).isoformat(), "entries": list(entries or ())}
         if missing and not record["entries"]:
             record["missing"] = missing
-        path = self.file(source, version)
-        handle, temporary = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(record, out, sort_keys=True)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        write_private(self.file(source, version), json.dumps(record, sort_keys=True).encode("utf-8"))
         self.stored += 1
         return record

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 
+from ansible_collections.patchpilot.fleet.plugins.module_utils.changelog_cache import write_private
 from ansible_collections.patchpilot.fleet.plugins.module_utils.security_tracker import TrackerError, load_tracker
 
 __all__ = ["CACHE_FILE", "obtain", "release_states"]
@@ -32,18 +32,6 @@ _META = "security-tracker.meta.json"
 
 def _is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
-
-
-def _write(folder: str, name: str, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, os.path.join(folder, name))
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def obtain(source: str, cache_dir: str | None, fetch, now: datetime | None = None, max_age_hours: float = 24) -> tuple:
@@ -80,9 +68,10 @@ def obtain(source: str, cache_dir: str | None, fetch, now: datetime | None = Non
             data = fetch(source)
             json.loads(data)  # a broken answer never replaces a good copy
             os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-            _write(cache_dir, CACHE_FILE, data)
+            write_private(cached, data)
             fetched = now
-            _write(cache_dir, _META, json.dumps({"source": source, "fetched": now.isoformat()}).encode())
+            meta = {"source": source, "fetched": now.isoformat()}
+            write_private(os.path.join(cache_dir, _META), json.dumps(meta).encode())
         except (OSError, ValueError) as exc:
             problem = f"{source}: cannot fetch the security tracker export: {exc}"
             if fetched is None:
