@@ -263,14 +263,20 @@ def _count(spec, total: int, rounding) -> int:
     return int(number)
 
 
-def _criticality_rank(asset) -> int:
+def _described(asset) -> Mapping:
+    """What describes a host: its asset record's ``patchpilot_asset`` (the CMDB row), else the record."""
     asset = asset if isinstance(asset, Mapping) else {}
-    if isinstance(asset.get("patchpilot_asset"), Mapping):
-        asset = asset["patchpilot_asset"]
-    word = str(asset.get("criticality") or DEFAULT_ASSET["criticality"]).strip().lower()
-    if word not in CRITICALITIES:
-        word = DEFAULT_ASSET["criticality"]
-    return -CRITICALITIES.index(word)  # low first
+    return asset["patchpilot_asset"] if isinstance(asset.get("patchpilot_asset"), Mapping) else asset
+
+
+def _criticality(described: Mapping) -> str:
+    """A host's criticality word (CRITICALITIES), the default for one missing or unknown."""
+    word = str(described.get("criticality") or DEFAULT_ASSET["criticality"]).strip().lower()
+    return word if word in CRITICALITIES else DEFAULT_ASSET["criticality"]
+
+
+def _criticality_rank(asset) -> int:
+    return -CRITICALITIES.index(_criticality(_described(asset)))  # low first
 
 
 def _as_date(value):
@@ -564,7 +570,7 @@ def _cover_canary(rollout: Mapping, ordered: list, scan: Mapping, hosts: Mapping
     keep_out = set(canary.get("exclude_criticality") or ())
     excluded = {}
     for host in ordered:
-        word = str(_cmdb(scan[host]).get("criticality") or DEFAULT_ASSET["criticality"]).strip().lower()
+        word = _criticality(_cmdb(scan[host]))
         if word in keep_out:
             excluded[host] = f"criticality {word} (rollout.canary.exclude_criticality)"
     fleet = [{"host": h, "attributes": {d: _attribute(scan[h], d) for d in dimensions if d != "updates"},
@@ -837,10 +843,8 @@ def _package_manager(result: Mapping):
     backends = {r.get("backend") for r in result.get("updates") or () if isinstance(r, Mapping) and r.get("backend")}
     if len(backends) == 1:
         return backends.pop()
-    asset = result.get("asset") if isinstance(result.get("asset"), Mapping) else {}
-    if isinstance(asset.get("patchpilot_asset"), Mapping):
-        asset = asset["patchpilot_asset"]
-    return str(asset["package_manager"]) if asset.get("package_manager") else None
+    described = _described(result.get("asset"))
+    return str(described["package_manager"]) if described.get("package_manager") else None
 
 
 def _budget(policy: Mapping, rollout_hosts: int) -> dict:
