@@ -42,12 +42,6 @@ __all__ = [
 
 CLASSIFICATIONS = ("security", "bugfix", "enhancement", "other", "third_party")
 SEVERITIES = ("critical", "high", "medium", "low")
-
-
-def highest_severity(severities) -> str | None:
-    """The highest of ``severities`` (values outside SEVERITIES, None included, are left out); None when none is."""
-    known = [value for value in severities if value in SEVERITIES]
-    return min(known, key=SEVERITIES.index) if known else None
 EFFECTS = ("upgrade", "new_dependency", "removal", "kept_back")
 BACKENDS = ("apt", "dnf", "zypper", "windows", "macos", "homebrew")
 #: Backends that upgrade an installed package (and so always know its version).
@@ -75,6 +69,12 @@ _NO_SEVERITY = {"", "none", "unspecified", "unknown", "not yet assigned", "n/a"}
 
 class RecordError(ValueError):
     """A record that cannot be built: names the field and the bad value."""
+
+
+def highest_severity(severities) -> str | None:
+    """The highest of ``severities`` (values outside SEVERITIES, None included, are left out); None when none is."""
+    known = [value for value in severities if value in SEVERITIES]
+    return min(known, key=SEVERITIES.index) if known else None
 
 
 def normalise_severity(value) -> str | None:
