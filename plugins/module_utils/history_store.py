@@ -29,11 +29,13 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 
-__all__ = ["GENESIS", "SCHEMA_VERSION", "Store", "StoreError", "record_hash"]
+__all__ = ["DEFAULT_NAME", "GENESIS", "SCHEMA_VERSION", "Store", "StoreError", "open_store", "record_hash"]
 
 SCHEMA_VERSION = 1
 #: The previous hash of the first record of a store never purged.
 GENESIS = "0" * 64
+#: The embedded store's file name in the state directory.
+DEFAULT_NAME = "history.sqlite"
 #: The fields of a record, in the order they are hashed.
 FIELDS = ("id", "at", "kind", "run_id", "host", "machine_id", "package", "version", "state", "data")
 
@@ -246,3 +248,19 @@ class Store:
                         "reason": f"record {record['id']} was changed after it was written"}
             prev, expected_id, checked = record["hash"], expected_id + 1, checked + 1
         return {"ok": True, "checked": checked, "broken_at": None, "reason": None, "anchor": anchor}
+
+
+def open_store(spec: str | None, state_dir: str) -> Store:
+    """Open the store ``spec`` names (``patchpilot_history_store``): empty for the embedded SQLite
+    file ``<state_dir>/history.sqlite``, an absolute path for another SQLite file, or a
+    ``postgresql://`` URL."""
+    if not spec:
+        return Store.sqlite(os.path.join(state_dir, DEFAULT_NAME))
+    if not isinstance(spec, str):
+        raise StoreError(f"history store: expected a path or a postgresql:// URL, got {type(spec).__name__}")
+    if spec.startswith(("postgresql://", "postgres://")):
+        raise StoreError("history store: PostgreSQL is not supported yet")
+    if "://" in spec:
+        raise StoreError(f"history store: {spec.split('://', 1)[0]}:// is not a store this version knows"
+                         " (a SQLite file's absolute path, or a postgresql:// URL)")
+    return Store.sqlite(spec)
