@@ -53,6 +53,8 @@ APPROVED_OR_LATER = LIFECYCLE[1:]
 SEVERITY_ORDER = SEVERITIES + ("unknown",)
 #: A host's last run result that fails its JUnit test case.
 FAILING_RESULTS = ("failed", "rolled_back", "unreachable", "abandoned")
+#: The trend shows the last this many runs (each is the fleet recomputed as of the run's end).
+TREND_RUNS = 30
 VERDICTS = ("compliant", "late", "not_active", "failed", "rolled_back", "overdue", "pending")
 
 
@@ -162,37 +164,59 @@ def _runs(records: list) -> dict:
     return runs
 
 
-def _updates(records: list) -> dict:
-    """(host, package) -> the update as its records tell it (latest version, states, history)."""
-    updates = {}
+def _fleet_counts(updates: dict) -> dict:
+    """The fleet's compliance from the updates folded so far (approved, compliant, share)."""
+    approved = compliant = 0
+    for item in updates.values():
+        if item["counted"] is None:  # folded since the last checkpoint
+            is_approved = any(state in item["reached"] for state in APPROVED_OR_LATER)
+            item["counted"] = (is_approved, is_approved and update_verdict(item["reached"], item["latest"],
+                                                                           item["due"])[0] == "compliant")
+        approved += item["counted"][0]
+        compliant += item["counted"][1]
+    return {"approved": approved, "compliant": compliant, "share": compliance_share(compliant, approved)}
+
+
+def _updates(records: list, checkpoints=frozenset()) -> tuple[dict, dict]:
+    """(host, package) -> the update as its records tell it (latest version, states, history); and the
+    fleet's compliance as of each record id in ``checkpoints`` (the ends of the runs the trend shows)."""
+    updates, counts = {}, {}
     for record in records:
-        if record.get("kind") != "update" or not record.get("host") or not record.get("package"):
-            continue
-        name = (record["host"], record["package"])
-        data = _data(record)
-        current = updates.get(name)
-        if current is None:
-            current = updates[name] = {"host": record["host"], "package": record["package"],
-                                       "version": record.get("version"), "reached": {}, "history": [],
-                                       "severity": None, "due": None, "from_version": None, "cves": [],
-                                       "approved_by": None, "error": None, "run_id": None, "latest": None}
-        elif record.get("state") == "missing" and record.get("version") != current["version"]:
-            # a newer candidate: its lifecycle starts again (the history keeps the older one's)
-            current.update(reached={}, due=None, severity=None, error=None, approved_by=None)
-        current["version"] = record.get("version") or current["version"]
-        state = record.get("state")
-        current["reached"].setdefault(state, record.get("at"))
-        current["latest"] = state
-        current["history"].append({"state": state, "at": record.get("at"), "run_id": record.get("run_id"),
-                                   "version": record.get("version")})
-        if record.get("run_id"):
-            current["run_id"] = record["run_id"]
-        for field in ("severity", "due", "from_version", "approved_by", "error"):
-            if data.get(field) is not None:
-                current[field] = data[field]
-        if data.get("cves"):
-            current["cves"] = list(data["cves"])
-    return updates
+        if record.get("kind") == "update" and record.get("host") and record.get("package"):
+            _fold(updates, record)
+        if record["id"] in checkpoints:
+            counts[record["id"]] = _fleet_counts(updates)
+    return updates, counts
+
+
+def _fold(updates: dict, record: dict) -> None:
+    """Fold one update record into ``updates``."""
+    name = (record["host"], record["package"])
+    data = _data(record)
+    current = updates.get(name)
+    if current is None:
+        current = updates[name] = {"host": record["host"], "package": record["package"],
+                                   "version": record.get("version"), "reached": {}, "history": [],
+                                   "severity": None, "due": None, "from_version": None, "cves": [],
+                                   "approved_by": None, "error": None, "run_id": None, "latest": None,
+                                   "counted": None}
+    elif record.get("state") == "missing" and record.get("version") != current["version"]:
+        # a newer candidate: its lifecycle starts again (the history keeps the older one's)
+        current.update(reached={}, due=None, severity=None, error=None, approved_by=None)
+    current["version"] = record.get("version") or current["version"]
+    current["counted"] = None
+    state = record.get("state")
+    current["reached"].setdefault(state, record.get("at"))
+    current["latest"] = state
+    current["history"].append({"state": state, "at": record.get("at"), "run_id": record.get("run_id"),
+                               "version": record.get("version")})
+    if record.get("run_id"):
+        current["run_id"] = record["run_id"]
+    for field in ("severity", "due", "from_version", "approved_by", "error"):
+        if data.get(field) is not None:
+            current[field] = data[field]
+    if data.get("cves"):
+        current["cves"] = list(data["cves"])
 
 
 def _latest_by(records: list, kind: str, name) -> dict:
@@ -215,10 +239,11 @@ def _counts(items) -> dict:
 
 def _compliance(updates: list, hosts: dict) -> dict:
     approved = [u for u in updates if u["approved"]]
-    groups = {}
+    groups, by_host = {}, {}
     for item in approved:
         groups.setdefault(hosts.get(item["host"], {}).get("group") or "(none)", []).append(item)
-    per_host = {host: _counts([u for u in approved if u["host"] == host]) for host in sorted(hosts)}
+        by_host.setdefault(item["host"], []).append(item)
+    per_host = {host: _counts(by_host.get(host, [])) for host in sorted(hosts)}
     return {"fleet": _counts(approved), "groups": {g: _counts(items) for g, items in sorted(groups.items())},
             "hosts": per_host}
 
@@ -299,10 +324,10 @@ def _hosts(records: list, assets: dict, updates: list) -> dict:
     return hosts
 
 
-def _run_row(run: dict, records: list) -> dict:
+def _run_row(run: dict, own: list) -> dict:
+    """A run's row from its run records and its own records (``own``)."""
     results = {}
-    for record in _latest_by([r for r in records if r.get("run_id") == run["run_id"]], "host",
-                             lambda r: r.get("host")).values():
+    for record in _latest_by(own, "host", lambda r: r.get("host")).values():
         results[record.get("state")] = results.get(record.get("state"), 0) + 1
     return {"run_id": run["run_id"], "state": run.get("state"), "user": run.get("user"),
             "approved_by": run.get("approved_by"), "change_ticket": run.get("change_ticket"),
@@ -315,15 +340,17 @@ def _run_row(run: dict, records: list) -> dict:
             "first_id": run["first_id"], "last_id": run["last_id"]}
 
 
-def _core(records: list, today: date) -> dict:
-    """The state of the fleet the records tell, as of ``today``."""
+def _core(records: list, today: date, checkpoints=frozenset()) -> dict:
+    """The state of the fleet the records tell, as of ``today`` (and the fleet's compliance at ``checkpoints``)."""
     exceptions = _exceptions(records, today)
     assets = _assets(records)
-    updates = sorted((_assess(raw, exceptions, today) for raw in _updates(records).values()),
+    raw, counts = _updates(records, checkpoints)
+    updates = sorted((_assess(item, exceptions, today) for item in raw.values()),
                      key=lambda u: (u["host"], u["package"]))
     hosts = _hosts(records, assets, updates)
     compliance = _compliance(updates, hosts)
-    return {"exceptions": exceptions, "assets": assets, "updates": updates, "hosts": hosts, "compliance": compliance}
+    return {"exceptions": exceptions, "assets": assets, "updates": updates, "hosts": hosts, "compliance": compliance,
+            "counts": counts}
 
 
 def _order(run: dict) -> tuple:
@@ -345,20 +372,27 @@ def build(records: list, today: date, run: str | None = None, chain: dict | None
         runs = _runs(records)
     ordered = sorted(runs.values(), key=_order)
     selected = run or (ordered[-1]["run_id"] if ordered else None)
-    core = _core(records, today)
+    by_run = {}
+    for record in records:
+        by_run.setdefault(record.get("run_id"), []).append(record)
+    run_rows = [_run_row(r, by_run.get(r["run_id"], [])) for r in ordered]
+    core = _core(records, today, frozenset(row["last_id"] for row in run_rows[-TREND_RUNS:]))
     updates, hosts = core["updates"], core["hosts"]
+    by_host, by_package, by_update_run = {}, {}, {}
+    for item in updates:
+        by_host.setdefault(item["host"], []).append(item)
+        by_package.setdefault((item["package"], item["version"]), []).append(item)
+        for run_id in {h["run_id"] for h in item["history"] if h["run_id"]}:
+            by_update_run.setdefault(run_id, []).append(item)
     for name, host in hosts.items():
         host["compliance"] = core["compliance"]["hosts"].get(name, _counts([]))
-        host["updates"] = [u for u in updates if u["host"] == name]
+        host["updates"] = by_host.get(name, [])
         host["failing"] = host_failing(host)
-    run_rows = [_run_row(r, records) for r in ordered]
     trend = []
-    for row in run_rows:
-        until = [r for r in records if r["id"] <= row["last_id"]]
-        as_of = _day(row["finished"]) or _day(row["started"]) or today
-        fleet = _core(until, as_of)["compliance"]["fleet"]
-        installed = sum(1 for r in until if r.get("kind") == "update" and r.get("run_id") == row["run_id"]
-                        and r.get("state") == "installed")
+    for row in run_rows[-TREND_RUNS:]:
+        fleet = core["counts"][row["last_id"]]
+        installed = sum(1 for r in by_run.get(row["run_id"], [])
+                        if r.get("kind") == "update" and r.get("state") == "installed")
         trend.append({"run_id": row["run_id"], "at": row["finished"] or row["started"], "share": fleet["share"],
                       "approved": fleet["approved"], "compliant": fleet["compliant"], "installed": installed,
                       **{word: row["results"].get(word, 0) for word in ("done", "failed", "rolled_back", "unreachable")}})
@@ -366,15 +400,11 @@ def build(records: list, today: date, run: str | None = None, chain: dict | None
     by_severity = {word: sum(1 for u in pending if u["severity"] == word) for word in SEVERITY_ORDER}
     overdue = [u for u in updates if u["overdue"]]
     breaches = [u for u in updates if u["verdict"] == "late" or u["overdue"]]
-    packages = sorted({(u["package"], u["version"]) for u in updates}, key=lambda p: (p[0], str(p[1])))
     funnel = {"stages": list(FUNNEL),
-              "updates": [{"package": p, "version": v,
-                           "counts": _funnel_counts([u for u in updates if (u["package"], u["version"]) == (p, v)])}
-                          for p, v in packages],
-              "runs": [{"run_id": row["run_id"],
-                        "counts": _funnel_counts([u for u in updates
-                                                  if any(h["run_id"] == row["run_id"] for h in u["history"])],
-                                                 row["run_id"])} for row in run_rows]}
+              "updates": [{"package": p, "version": v, "counts": _funnel_counts(by_package[(p, v)])}
+                          for p, v in sorted(by_package, key=lambda p: (p[0], str(p[1])))],
+              "runs": [{"run_id": row["run_id"], "counts": _funnel_counts(by_update_run.get(row["run_id"], []),
+                                                                          row["run_id"])} for row in run_rows]}
     model = {
         "format": FORMAT,
         "generated": generated,

@@ -37,9 +37,6 @@ __all__ = ["FORMATS", "RenderError", "embedded_json", "render", "send_syslog", "
            "to_csv", "to_html", "to_json", "to_junit", "to_openmetrics", "write"]
 
 FORMATS = ("html", "json", "csv", "junit", "openmetrics")
-FILES = {"html": ("report.html",), "json": ("report.json",), "csv": ("hosts.csv", "updates.csv", "runs.csv",
-                                                                          "inventory.csv"),
-         "junit": ("junit.xml",), "openmetrics": ("patchpilot.prom",)}
 FILE_MODE, DIR_MODE = 0o600, 0o700
 #: The private enterprise number RFC 5612 reserves for documentation: our structured data's id.
 SD_ID = "patchpilot@32473"

@@ -97,5 +97,5 @@ def test_syslog_events_are_sent(tmp_path, state):
         server.settimeout(5)
         result = run(state_dir=str(state), output_dir=str(tmp_path / "out"), today="2026-12-05", formats=["json"],
                      syslog={"host": "127.0.0.1", "port": server.getsockname()[1], "hostname": "ctl1"})
-        got = [server.recv(8192) for _ in range(result["syslog_sent"])]
+        got = [server.recv(8192) for _count in range(result["syslog_sent"])]
     assert result["syslog_sent"] == 5 and got[0].startswith(b"<133>1 ") and b" ctl1 patchpilot " in got[0]

@@ -9,7 +9,7 @@ RUN = {"run_id": "r1", "user": "alice", "started": "2026-11-21T08:00:00+00:00", 
        "change_ticket": "CHG-7", "policy_digest": "sha256:" + "ab" * 32, "awx_job_id": 4711}
 BARE = {"run_id": "r1", "user": None, "started": None, "approved_by": None, "change_ticket": None,
         "policy_digest": None}
-FULL = ["preflight", "staged", "snapshotted", "patched", "verified", "done"]
+FULL = ("preflight", "staged", "snapshotted", "patched", "verified", "done")
 
 
 def host(name="web1", state="done", wave=0, phases=FULL, snapshot=True, canary=False):

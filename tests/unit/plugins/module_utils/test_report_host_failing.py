@@ -19,7 +19,7 @@ def test_not_compliant_fails():
     assert host_failing(host(compliant=1)) == "not compliant: 1 of 2 approved updates active within their SLA"
 
 
-@pytest.mark.parametrize("result, approved, compliant", [("done", 2, 2), ("done", 0, 0), (None, 0, 0),
-                                                           ("not_started", 1, 1)])
+@pytest.mark.parametrize("result, approved, compliant", [
+    ("done", 2, 2), ("done", 0, 0), (None, 0, 0), ("not_started", 1, 1)])
 def test_compliant_host_with_a_good_or_no_run_passes(result, approved, compliant):
     assert host_failing(host(result, approved, compliant)) is None

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import Store
-from ansible_collections.patchpilot.fleet.plugins.module_utils.report_model import FUNNEL, ReportError, build
+from ansible_collections.patchpilot.fleet.plugins.module_utils.report_model import FUNNEL, TREND_RUNS, ReportError, build
 from support.history_fixture import EXPECTED, SCRIPT, TODAY, records
 
 
@@ -111,3 +111,16 @@ def test_a_newer_candidate_starts_its_lifecycle_again():
     update = build(rows, TODAY)["hosts"][0]["updates"][0]
     assert update["version"] == "2" and update["verdict"] == "missing" and update["overdue"]
     assert len(update["history"]) == 5
+
+
+def test_the_trend_shows_the_last_runs_only():
+    rows = []
+    for number in range(TREND_RUNS + 2):
+        at = f"2026-10-{number % 28 + 1:02d}T10:00:00+00:00"
+        rows.append({"kind": "run", "id": len(rows) + 1, "at": at, "run_id": f"run-{number:02d}", "state": "completed",
+                     "data": {"started": f"2026-{10 + number // 28}-{number % 28 + 1:02d}T08:00:00+00:00"}})
+        rows.append({"kind": "update", "id": len(rows) + 1, "at": at, "run_id": f"run-{number:02d}", "host": "h",
+                     "package": f"p{number}", "version": "1", "state": "installed", "data": {}})
+    model = build(rows, TODAY)
+    assert len(model["runs"]) == TREND_RUNS + 2 and len(model["trend"]) == TREND_RUNS
+    assert model["trend"][0]["run_id"] == "run-02" and model["trend"][-1]["installed"] == 1

@@ -189,7 +189,7 @@ def test_syslog_reaches_a_udp_listener_on_loopback():
         server.settimeout(5)
         messages = [b"<133>1 - h patchpilot 1 report - one", b"<133>1 - h patchpilot 1 report - two"]
         assert report_render.send_syslog(messages, "127.0.0.1", server.getsockname()[1], "udp") == 2
-        assert [server.recv(4096) for _ in messages] == messages
+        assert [server.recv(4096) for _message in messages] == messages
 
 
 def test_syslog_over_tcp_uses_octet_counting():
@@ -198,7 +198,7 @@ def test_syslog_over_tcp_uses_octet_counting():
         server.listen(1)
         server.settimeout(5)
         report_render.send_syslog([b"<133>1 abc", b"<132>1 de"], "127.0.0.1", server.getsockname()[1], "tcp")
-        conn, _ = server.accept()
+        conn, _address = server.accept()
         with conn:
             conn.settimeout(5)
             got = b""
