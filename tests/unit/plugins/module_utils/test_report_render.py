@@ -213,3 +213,10 @@ def test_syslog_nobody_listening_on_tcp_is_one_clear_error():
         port = probe.getsockname()[1]
     with pytest.raises(report_render.RenderError, match=f"syslog 127.0.0.1:{port}/tcp: "):
         report_render.send_syslog([b"x"], "127.0.0.1", port, "tcp")
+
+
+def test_an_empty_store_renders_every_format():
+    files = report_render.render(build([], TODAY, chain={"ok": True, "checked": 0}), report_render.FORMATS)
+    assert "no runs recorded" in files["report.html"] and files["patchpilot.prom"].endswith("# EOF\n")
+    assert ET.fromstring(files["junit.xml"]).find("testsuite").get("tests") == "0"
+    assert "patchpilot_compliance_ratio{" not in files["patchpilot.prom"]  # no share without approved updates
