@@ -294,35 +294,49 @@ class Store:
     def append(self, records: list) -> list:
         """Append records (dicts with ``kind`` and any of FIELDS; ``data`` any JSON value) in one
         transaction; returns them as stored, with ``id``, ``at``, ``prev_hash`` and ``hash``."""
-        stored = []
         self._begin()
         try:
-            last = self._run("SELECT id, hash FROM records ORDER BY id DESC LIMIT 1").fetchone()
-            anchor = self._meta("anchor")
-            next_id, prev = (last[0] + 1, last[1]) if last else (anchor["after_id"] + 1, anchor["hash"])
-            for item in records:
-                if not isinstance(item, dict) or not item.get("kind"):
-                    raise StoreError(f"{self.where}: a record needs a kind, got {item!r}")
-                record = {name: item.get(name) for name in FIELDS}
-                record.update(id=next_id, at=item.get("at") or _now(),
-                              data=json.dumps(item.get("data"), sort_keys=True, separators=(",", ":")))
-                record["prev_hash"], record["hash"] = prev, record_hash(prev, record)
-                self._run("INSERT INTO records (" + ", ".join(FIELDS) + ", prev_hash, hash) VALUES ("
-                          + ", ".join("?" * (len(FIELDS) + 2)) + ")",
-                          [record[name] for name in FIELDS] + [record["prev_hash"], record["hash"]])
-                stored.append(record)
-                prev, next_id = record["hash"], next_id + 1
+            stored = self._append_locked(records)
             self._commit()
         except BaseException:
             self._rollback()
             raise
         return stored
 
-    def purge(self, before: str, by: str | None = None) -> dict | None:
-        """Remove the records older than ``before`` (ISO time) from the start of the chain, and record
-        it: a ``purge`` record with the range removed and the new anchor. None when nothing is older."""
+    def _append_locked(self, records: list) -> list:
+        """Append inside a transaction that holds the writers' lock."""
+        stored = []
+        last = self._run("SELECT id, hash FROM records ORDER BY id DESC LIMIT 1").fetchone()
+        anchor = self._meta("anchor")
+        next_id, prev = (last[0] + 1, last[1]) if last else (anchor["after_id"] + 1, anchor["hash"])
+        for item in records:
+            if not isinstance(item, dict) or not item.get("kind"):
+                raise StoreError(f"{self.where}: a record needs a kind, got {item!r}")
+            record = {name: item.get(name) for name in FIELDS}
+            record.update(id=next_id, at=item.get("at") or _now(),
+                          data=json.dumps(item.get("data"), sort_keys=True, separators=(",", ":")))
+            record["prev_hash"], record["hash"] = prev, record_hash(prev, record)
+            self._run("INSERT INTO records (" + ", ".join(FIELDS) + ", prev_hash, hash) VALUES ("
+                      + ", ".join("?" * (len(FIELDS) + 2)) + ")",
+                      [record[name] for name in FIELDS] + [record["prev_hash"], record["hash"]])
+            stored.append(record)
+            prev, next_id = record["hash"], next_id + 1
+        return stored
+
+    def purge(self, before: str, by: str | None = None, reason: str | None = None, check: bool = False) -> dict | None:
+        """Remove the records older than ``before`` (ISO time, compared as text with the records' ``at``:
+        give both in UTC) from the start of the chain, and record it in the same transaction: a ``purge``
+        record with the range removed, the new anchor, who (``by``) and why (``reason``). None when
+        nothing is older. ``check``: the summary of what would be removed, nothing changed.
+
+        A chain that does not verify is never purged (StoreError): the purge could remove the broken
+        record and, with it, the evidence."""
         self._begin()
         try:
+            chain = self.verify()
+            if not chain["ok"]:
+                raise StoreError(f"{self.where}: the chain breaks at record {chain['broken_at']} ({chain['reason']});"
+                                 " a purge could hide that, so nothing is purged")
             first_newer = self._run("SELECT MIN(id) FROM records WHERE at >= ?", (before,)).fetchone()[0]
             last_old = self._run("SELECT MAX(id) FROM records" + (" WHERE id < ?" if first_newer else ""),
                                  (first_newer,) if first_newer else ()).fetchone()[0]
@@ -332,15 +346,18 @@ class Store:
             first_old, count = self._run("SELECT MIN(id), COUNT(*) FROM records WHERE id <= ?",
                                          (last_old,)).fetchone()
             anchor_hash = self._run("SELECT hash FROM records WHERE id = ?", (last_old,)).fetchone()[0]
+            summary = {"removed_ids": [first_old, last_old], "count": count, "before": before,
+                       "anchor": {"after_id": last_old, "hash": anchor_hash}, "by": by, "reason": reason}
+            if check:
+                self._rollback()
+                return summary
             self._run("DELETE FROM records WHERE id <= ?", (last_old,))
             self._set_meta("anchor", {"after_id": last_old, "hash": anchor_hash})
+            summary["record"] = self._append_locked([{"kind": "purge", "data": summary}])[0]["id"]
             self._commit()
         except BaseException:
             self._rollback()
             raise
-        summary = {"removed_ids": [first_old, last_old], "count": count, "before": before,
-                   "anchor": {"after_id": last_old, "hash": anchor_hash}, "by": by}
-        self.append([{"kind": "purge", "data": summary}])
         return summary
 
     # -- reading ------------------------------------------------------------

@@ -13,10 +13,15 @@ The PostgreSQL side uses the session's throw-away server (support.postgres) and 
 from __future__ import annotations
 
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import open_store
+_COLLECTIONS = str(Path(__file__).resolve().parents[2] / ".ansible" / "collections")
+if _COLLECTIONS not in sys.path:  # the checkout's link, as ansible.cfg finds it (unit tests' conftest makes it)
+    sys.path.insert(0, _COLLECTIONS)
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import open_store  # noqa: E402
 
 ENGINES = ("sqlite", "postgresql")
 

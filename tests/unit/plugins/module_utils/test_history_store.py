@@ -133,3 +133,37 @@ def test_bad_sqlite_stores_are_refused(tmp_path):
     garbage.chmod(0o600)
     with pytest.raises(StoreError):
         Store.sqlite(str(garbage))
+
+
+def test_a_purge_says_who_and_why_in_its_own_record(store):
+    fill(store, 6)
+    summary = store.purge("2026-11-04T00:00:00+00:00", by="alice", reason="retention: 1 year")
+    purge = store.records("kind = ?", ("purge",))[0]
+    assert purge["id"] == summary["record"] == 7
+    assert purge["data"]["by"] == "alice" and purge["data"]["reason"] == "retention: 1 year"
+    assert purge["data"]["removed_ids"] == [1, 3] and store.verify()["ok"]
+
+
+def test_a_purge_in_check_mode_changes_nothing(store):
+    written = fill(store, 6)
+    summary = store.purge("2026-11-04T00:00:00+00:00", by="alice", check=True)
+    assert summary["removed_ids"] == [1, 3] and summary["count"] == 3 and "record" not in summary
+    assert [r["hash"] for r in store.records()] == [r["hash"] for r in written]
+    assert store.verify()["anchor"]["after_id"] == 0
+
+
+def test_a_broken_chain_is_not_purged(store, raw):
+    fill(store, 6)
+    raw("UPDATE records SET version = '0.0' WHERE id = 2")
+    with pytest.raises(StoreError, match=r"the chain breaks at record 2 .* nothing is purged"):
+        store.purge("2026-11-04T00:00:00+00:00", by="mallory")
+    assert len(store.records()) == 6 and store.verify()["broken_at"] == 2
+
+
+def test_purging_everything_keeps_the_chain_going(store):
+    fill(store, 3)
+    store.purge("2026-12-31T00:00:00+00:00", by="alice")
+    assert [r["kind"] for r in store.records()] == ["purge"]
+    fill(store, 2, start_day=20)
+    result = store.verify()
+    assert result["ok"] and result["checked"] == 3 and result["anchor"]["after_id"] == 3
