@@ -31,7 +31,7 @@ options:
     description:
       - The date each host's pending update was first seen is kept across scans in the history store
         (O(history_store)); C(approvals.auto.after_days) counts from it when an update's release date is
-        unknown. This names the JSON file of earlier versions (C(<state dir>/first_seen.json)): its folder
+        unknown. This names the JSON file of earlier versions (C(<state dir>/first_seen.json)); its folder
         is the state directory (the embedded store's), an existing file is imported into the store once
         and renamed C(first_seen.json.imported), and when the store cannot be opened the dates are read
         from and written to this file, with one warning.

@@ -17,7 +17,7 @@ description:
     anchor (the hash it now starts from), who ran it (the login user, or the AWX user and job) and
     why. The chain still verifies after a purge, and an edited record still breaks it.
   - The time is O(keep_days) days back from now, or O(before); give exactly one.
-  - A chain that does not verify is never purged (the purge could remove the evidence): the task
+  - A chain that does not verify is never purged (the purge could remove the evidence); the task
     fails and names the record where it breaks.
   - In check mode it says what it would remove and changes nothing.
 options:
