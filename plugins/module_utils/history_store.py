@@ -84,7 +84,7 @@ def masked_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url.split("://", 1)[0] + "://***"
-    if parts.password is None and "@" not in parts.netloc:
+    if parts.password is None:  # no password in it (libpq may take it from ~/.pgpass or PGPASSWORD)
         return url
     userinfo, _, hostinfo = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]

@@ -121,3 +121,7 @@ def test_two_processes_appending_at_once_keep_one_chain(postgres_server, tmp_pat
         assert store.verify() == dict(store.verify(), ok=True, checked=2 * APPENDS)
     finally:
         store.close()
+
+
+def test_a_url_without_a_password_is_shown_as_it_is():
+    assert masked_url("postgresql://patchpilot@db.example.org/history") == "postgresql://patchpilot@db.example.org/history"
