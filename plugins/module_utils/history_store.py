@@ -86,9 +86,9 @@ def masked_url(url: str) -> str:
         return url.split("://", 1)[0] + "://***"
     if parts.password is None:  # no password in it (libpq may take it from ~/.pgpass or PGPASSWORD)
         return url
-    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    userinfo, hostinfo = parts.netloc.rsplit("@", 1)
     user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:***@{hostinfo}" if userinfo else hostinfo).geturl()
+    return parts._replace(netloc=f"{user}:***@{hostinfo}").geturl()
 
 
 class _Dialect:
