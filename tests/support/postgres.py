@@ -85,7 +85,7 @@ class PostgresServer:
         return self.url(name)
 
     def sql(self, url: str, statement: str, args=()) -> list:
-        """Run one statement on ``url``'s database as the test role (a test editing rows); its rows."""
+        """Run one statement on ``url`` (as its user: a test editing rows behind a store); its rows."""
         import psycopg  # pylint: disable=import-outside-toplevel
 
         with psycopg.connect(url, autocommit=True) as conn:
