@@ -7,7 +7,7 @@
         history_engine.sql("UPDATE records SET state = ? WHERE id = ?", ("x", 4))   # behind its back
         history_engine.spec                    # what open_store takes: a file path or a postgresql:// URL
 
-The PostgreSQL side uses the session's throw-away server (support.postgres) and a fresh database per test.
+The PostgreSQL side uses the session's throw-away server (support.postgres) and a fresh schema per test.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def history_engine(request, tmp_path):
     state = tmp_path / "state"
     if request.param == "postgresql":
         server = request.getfixturevalue("postgres_server")
-        engine = HistoryEngine("postgresql", server.new_database(), str(state), server)
+        engine = HistoryEngine("postgresql", server.new_schema(), str(state), server)
     else:
         engine = HistoryEngine("sqlite", str(state / "history.sqlite"), str(state))
     yield engine

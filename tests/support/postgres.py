@@ -4,6 +4,7 @@ Use it as a pytest fixture from any test directory (tests/conftest.py imports it
 
     def test_store(postgres_server):
         url = postgres_server.new_database()   # postgresql://patchpilot:<password>@127.0.0.1:<port>/<fresh db>
+        url = postgres_server.new_schema()     # the same, a fresh schema of one database (faster)
         ...
 
 ``postgres_server`` is session-scoped: one cluster per test process (each pytest-xdist worker makes
@@ -83,6 +84,14 @@ class PostgresServer:
         with psycopg.connect(self.admin_url(), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}" OWNER {ROLE} TEMPLATE template0')
         return self.url(name)
+
+    def new_schema(self, prefix: str = "s") -> str:
+        """A fresh empty schema of the test role's database (cheaper than a database: no copy); a URL
+        whose connections use it (libpq ``options=-csearch_path=...``)."""
+        self._count += 1
+        name = f"{prefix}_{os.getpid()}_{self._count}"
+        self.sql(self.url(), f'CREATE SCHEMA "{name}"')
+        return f"{self.url()}?options=-csearch_path%3D{name}"
 
     def sql(self, url: str, statement: str, args=()) -> list:
         """Run one statement on ``url`` (as its user: a test editing rows behind a store); its rows."""

@@ -34,3 +34,11 @@ def test_missing_postgresql_skips_or_fails(monkeypatch, strict, outcome):
     monkeypatch.setattr(postgres, "_bin_dir", lambda: None)
     with pytest.raises(outcome, match="needs PostgreSQL's initdb, pg_ctl and postgres"):
         postgres.start_server()
+
+
+def test_each_new_schema_is_empty_and_the_urls_search_path(postgres_server):
+    first, second = postgres_server.new_schema(), postgres_server.new_schema()
+    postgres_server.sql(first, "CREATE TABLE t (x int)")
+    assert postgres_server.sql(second, "SELECT count(*) FROM information_schema.tables"
+                                       " WHERE table_schema = current_schema()") == [(0,)]
+    assert postgres_server.sql(first, "SELECT count(*) FROM t") == [(0,)]
