@@ -67,7 +67,7 @@ class ActionModule(ActionBase):
                                        args["security_var"])
         cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
         ranked_by = ranking(args["policy_file"], plain(args["policy"]))
-        first_seen = None
+        first_seen, in_store = None, False
         try:
             if args["first_seen_file"]:  # kept in the history store (the JSON file when it is unavailable)
                 first_seen = FirstSeen.open(args["history_store"], os.path.dirname(args["first_seen_file"]),
@@ -79,8 +79,9 @@ class ActionModule(ActionBase):
             report = scan_report.build(results, cmdb, ranked_by, today, seen, tracker)
             if first_seen is not None:
                 first_seen.save(report["first_seen"], reached_hosts(results))
+                in_store = first_seen.in_store
             paths = scan_report.write(args["output_dir"], report, today, args["first_seen_file"],
-                                      keep_first_seen=first_seen is None or not first_seen.in_store)
+                                      keep_first_seen=not in_store)
         except (scan_report.ReportError, ValueError, OSError) as exc:
             raise AnsibleActionFail(f"scan report: {exc}") from exc
         finally:
@@ -105,8 +106,7 @@ class ActionModule(ActionBase):
                       for a in report["assets"] if a["status"] != "scanned" or a.get("index_problem")},
             top=report["updates"][:10],
             tracker=tracker_info,
-            first_seen={"store": first_seen.in_store if first_seen else False,
-                        "imported": first_seen.imported if first_seen else {}},
+            first_seen={"store": in_store, "imported": first_seen.imported if first_seen else {}},
         )
         warnings = list(first_seen.warnings) if first_seen else []
         if tracker_info and tracker_info["stale"]:

@@ -31,7 +31,7 @@ def run(tmp_path, today, names, **args):
 
 def test_first_seen_dates_live_in_the_store_across_scans(tmp_path):
     first = run(tmp_path, "2026-11-01", ["curl"])
-    assert "first_seen.json" not in first["paths"] and "warnings" not in first
+    assert "first_seen.json" not in first["paths"] and "warnings" not in first and first["first_seen"]["store"]
     later = run(tmp_path, "2026-11-20", ["curl", "zlib1g"])
     assert {u["name"]: u["first_seen"] for u in later["top"]} == {"curl": "2026-11-01", "zlib1g": "2026-11-20"}
     assert not (tmp_path / "state" / "first_seen.json").exists()
@@ -53,7 +53,7 @@ def test_an_old_json_file_is_imported_and_its_dates_used(tmp_path):
 def test_a_store_that_cannot_be_opened_leaves_the_scan_working_with_one_warning(tmp_path):
     run(tmp_path, "2026-11-01", ["curl"], history_store="postgresql://pp:s3cret@127.0.0.1:1/pp")
     result = run(tmp_path, "2026-11-20", ["curl"], history_store="postgresql://pp:s3cret@127.0.0.1:1/pp")
-    assert result["top"][0]["first_seen"] == "2026-11-01"  # from the JSON file
+    assert result["top"][0]["first_seen"] == "2026-11-01" and not result["first_seen"]["store"]  # the JSON file
     assert len(result["warnings"]) == 1 and "history store unavailable" in result["warnings"][0]
     assert "s3cret" not in json.dumps(result)
     assert json.loads((tmp_path / "state" / "first_seen.json").read_text()) == {"web01|curl|all|1.0-2": "2026-11-01"}
