@@ -16,6 +16,9 @@ from support.scheduling import pytest_collection_modifyitems  # noqa: E402,F401 
 
 from support.skips import REQUIRE_ENV  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
 
+# A throw-away PostgreSQL server (session-scoped, started only by a test that asks for it).
+from support.postgres import postgres_server  # noqa: E402,F401  # pylint: disable=unused-import
+
 # The playbooks the tests run keep their state in PATCHPILOT_STATE_DIR (and reports in
 # PATCHPILOT_REPORT_DIR) unless a test names its own: never /var/lib/patchpilot or the
 # tester's ~/.local/state (the suite runs as root in the lab). One folder per test process,

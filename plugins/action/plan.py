@@ -17,6 +17,7 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils import (
     scan_report,
     tracker_source,
 )
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_first_seen import FirstSeen
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.policy_file import read_checked_policy
@@ -36,6 +37,7 @@ ARGUMENT_SPEC = {
     "run_id": {"type": "str"},
     "overrides": {"type": "dict", "default": {}},
     "first_seen_file": {"type": "path"},
+    "history_store": {"type": "str", "no_log": True},
     "approved_by": {"type": "str"},
     "cmdb_var": {"type": "str", "default": "patchpilot_asset"},
     **SCAN_VARS_SPEC,
@@ -61,11 +63,18 @@ class ActionModule(ActionBase):
         hosts = args["hosts"] or task_vars.get("ansible_play_hosts_all") or []
         results = scan_results.collect(hostvars, hosts, args["asset_var"], args["updates_var"], args["error_var"],
                                        args["security_var"])
-        if args["first_seen_file"]:
+        first_seen_warnings = []
+        if args["first_seen_file"]:  # the dates the scan kept in the history store (or the JSON file)
             try:
-                scan_report.stamp_first_seen(results, scan_report.load_seen(None, args["first_seen_file"]), None)
+                first_seen = FirstSeen.open(args["history_store"], os.path.dirname(args["first_seen_file"]),
+                                            args["first_seen_file"])
+                try:
+                    scan_report.stamp_first_seen(results, first_seen.read(), None)
+                finally:
+                    first_seen.close()
             except scan_report.ReportError as exc:
                 raise AnsibleActionFail(str(exc)) from exc
+            first_seen_warnings = first_seen.warnings
         tracker, tracker_info = read_tracker(args, now)
         if tracker:
             scan_report.enrich_from_tracker(results, tracker)
@@ -99,7 +108,7 @@ class ActionModule(ActionBase):
         result.update(changed=False, path=path, run_id=plan["run_id"], summary=plan.get("summary"),
                       budget=plan.get("budget"), waves=plan.get("waves"),
                       tracker=tracker_info, approval=plan["approval"],
-                      warnings=list(policy.get("warnings") or []) + stale
+                      warnings=list(policy.get("warnings") or []) + stale + first_seen_warnings
                       + ([f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used"]
                          if tracker_info and tracker_info["stale"] else []))
         return result

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from ansible.errors import AnsibleActionFail
@@ -11,6 +12,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import policy as policy_utils
 from ansible_collections.patchpilot.fleet.plugins.module_utils import scan_report
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_first_seen import FirstSeen, reached_hosts
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import scan_results
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import (
     SCAN_VARS_SPEC,
@@ -23,6 +25,7 @@ from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results impo
 ARGUMENT_SPEC = {
     "output_dir": {"type": "path", "required": True},
     "first_seen_file": {"type": "path"},
+    "history_store": {"type": "str", "no_log": True},
     "hosts": {"type": "list", "elements": "str"},
     "policy": {"type": "dict", "default": {}},
     "policy_file": {"type": "path"},
@@ -64,13 +67,26 @@ class ActionModule(ActionBase):
                                        args["security_var"])
         cmdb = {host: plain(hostvars[host].get(args["cmdb_var"]) or {}) for host in hosts}
         ranked_by = ranking(args["policy_file"], plain(args["policy"]))
+        first_seen, in_store = None, False
         try:
-            seen = scan_report.load_seen(args["output_dir"], args["first_seen_file"])
+            if args["first_seen_file"]:  # kept in the history store (the JSON file when it is unavailable)
+                first_seen = FirstSeen.open(args["history_store"], os.path.dirname(args["first_seen_file"]),
+                                            args["first_seen_file"], args["output_dir"])
+                seen = first_seen.read()
+            else:
+                seen = scan_report.load_seen(args["output_dir"], None)
             tracker, tracker_info = read_tracker(args, None)
             report = scan_report.build(results, cmdb, ranked_by, today, seen, tracker)
-            paths = scan_report.write(args["output_dir"], report, today, args["first_seen_file"])
+            if first_seen is not None:
+                first_seen.save(report["first_seen"], reached_hosts(results))
+                in_store = first_seen.in_store
+            paths = scan_report.write(args["output_dir"], report, today, args["first_seen_file"],
+                                      keep_first_seen=not in_store)
         except (scan_report.ReportError, ValueError, OSError) as exc:
             raise AnsibleActionFail(f"scan report: {exc}") from exc
+        finally:
+            if first_seen is not None:
+                first_seen.close()
         statuses = [a["status"] for a in report["assets"]]
         result.update(
             changed=False,
@@ -90,7 +106,11 @@ class ActionModule(ActionBase):
                       for a in report["assets"] if a["status"] != "scanned" or a.get("index_problem")},
             top=report["updates"][:10],
             tracker=tracker_info,
+            first_seen={"store": in_store, "imported": first_seen.imported if first_seen else {}},
         )
+        warnings = list(first_seen.warnings) if first_seen else []
         if tracker_info and tracker_info["stale"]:
-            result["warnings"] = [f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used"]
+            warnings.append(f"{tracker_info['problem']}; the copy of {tracker_info['fetched']} is used")
+        if warnings:
+            result["warnings"] = warnings
         return result

@@ -29,10 +29,20 @@ options:
     default: scan_security
   first_seen_file:
     description:
-      - The store of the date each host's pending update was first seen (JSON, in the state directory),
-        kept across scans; C(approvals.auto.after_days) counts from it when an update's release date is
-        unknown.
+      - The date each host's pending update was first seen is kept across scans in the history store
+        (O(history_store)); C(approvals.auto.after_days) counts from it when an update's release date is
+        unknown. This names the JSON file of earlier versions (C(<state dir>/first_seen.json)); its folder
+        is the state directory (the embedded store's), an existing file is imported into the store once
+        and renamed C(first_seen.json.imported), and when the store cannot be opened the dates are read
+        from and written to this file, with one warning.
     type: path
+  history_store:
+    description:
+      - The history store (C(patchpilot_history_store)) - empty for C(history.sqlite) in the folder of
+        O(first_seen_file), an absolute path of a SQLite file, or a C(postgresql://user:password@host/db)
+        URL (docs/history-store.md). Secret (the URL's password); never shown.
+      - Used only with O(first_seen_file).
+    type: str
 """
 
     # The Debian Security Tracker export.

@@ -216,15 +216,19 @@ def build(results: dict, cmdb: dict, policy: dict, today: date, seen: dict, trac
     return {"assets": assets, "updates": rows, "first_seen": store}
 
 
-def write(output_dir: str, report: dict, scan_date: date, first_seen_file: str | None = None) -> dict:
+def write(output_dir: str, report: dict, scan_date: date, first_seen_file: str | None = None,
+          keep_first_seen: bool = True) -> dict:
     """Write the report files atomically (the first-seen store to ``first_seen_file``, default in
-    ``output_dir``); return their paths."""
+    ``output_dir``; not at all with ``keep_first_seen`` False: the history store keeps them); return
+    their paths."""
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise ReportError(f"output_dir {output_dir} exists and is not a folder")
     os.makedirs(output_dir, mode=0o750, exist_ok=True)
     paths = {name: os.path.join(output_dir, name) for name in
              ("assets.json", "assets.csv", "updates.json", "updates.csv", FIRST_SEEN_FILE)}
-    if first_seen_file:
+    if not keep_first_seen:
+        del paths[FIRST_SEEN_FILE]
+    elif first_seen_file:
         os.makedirs(os.path.dirname(first_seen_file), mode=0o700, exist_ok=True)
         paths[FIRST_SEEN_FILE] = first_seen_file
     meta = {"scan_date": scan_date.isoformat(), "format": 1}
@@ -233,8 +237,9 @@ def write(output_dir: str, report: dict, scan_date: date, first_seen_file: str |
     _write(paths["updates.json"], json.dumps(dict(meta, updates=report["updates"]), indent=2, sort_keys=True) + "\n")
     flat = [_flat_update(i + 1, row) for i, row in enumerate(report["updates"])]
     _write(paths["updates.csv"], _csv(flat, UPDATE_COLUMNS))
-    _write(paths[FIRST_SEEN_FILE], json.dumps(report["first_seen"], indent=2, sort_keys=True) + "\n",
-           0o600 if first_seen_file else 0o640)
+    if keep_first_seen:
+        _write(paths[FIRST_SEEN_FILE], json.dumps(report["first_seen"], indent=2, sort_keys=True) + "\n",
+               0o600 if first_seen_file else 0o640)
     return paths
 
 

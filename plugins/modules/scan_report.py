@@ -20,9 +20,10 @@ description:
   - In the CSV files every cell is quoted, and a text cell that starts with C(=), C(+), C(-),
     C(@), a tab, a carriage return or NUL gets a leading C(') so that no spreadsheet takes it
     for a formula (OWASP's advice against CSV injection); the JSON files keep the text as it is.
-  - Keeps the date each update was first seen in O(first_seen_file) (without it, C(first_seen.json) in
-    O(output_dir); a store there is read once while O(first_seen_file) does not exist yet); later
-    scans keep that date, and a scan of part of the fleet keeps the others'.
+  - Keeps the date each update was first seen in the history store (O(history_store), with
+    O(first_seen_file); an existing JSON file is imported once; the JSON file while the store cannot
+    be opened) - without O(first_seen_file), in C(first_seen.json) in O(output_dir). Later scans keep
+    that date, and a scan of part of the fleet keeps the others'.
   - A host that failed or was unreachable is listed with its reason; the others are reported.
 options:
   output_dir:
@@ -96,4 +97,12 @@ top:
   returned: success
   type: list
   elements: dict
+first_seen:
+  description:
+    - Where the first-seen dates went - C(store) true when the history store keeps them (false - the
+      JSON file, see O(first_seen_file)), and C(imported) the JSON files imported into the store this
+      time, with their number of dates.
+  returned: success
+  type: dict
+  sample: {store: true, imported: {/var/lib/patchpilot/first_seen.json: 120}}
 """

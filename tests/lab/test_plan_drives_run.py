@@ -204,8 +204,8 @@ def test_under_env_i_nothing_is_written_outside_the_state_and_report_dirs(planne
     assert planned_run["reports_after"] == planned_run["reports_before"]  # no /reports, no reports/ in the checkout
     written = {p.name for p in runs.folder.iterdir()} - {"aliases.yml", "stale.json", "cwd"}
     assert written == {"state", "reports", "policy-CHG-REVIEWED.yml", "policy-CHG-CHANGED.yml"}, written
-    # the runs, the plans, the first-seen store and the changelog cache: the state directory's
-    assert {p.name for p in runs.state.iterdir()} == {"runs", "plans", "first_seen.json", "changelogs"}
+    # the runs, the plans, the history store (first-seen dates) and the changelog cache: the state directory's
+    assert {p.name for p in runs.state.iterdir()} == {"runs", "plans", "history.sqlite", "changelogs"}
     assert oct(runs.state.stat().st_mode & 0o777) == "0o700" and oct(runs.reports.stat().st_mode & 0o777) == "0o700"
     run_dir = next(p for p in runs.runs.iterdir() if (p / "run.json").is_file())
     assert (run_dir / "summary.json").is_file() and (runs.plans / "latest.json").is_file()

@@ -6,9 +6,11 @@ independently of the project's parser and of python3-apt.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
+import sqlite3
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -229,9 +231,10 @@ def test_scan_playbook_reports_every_host_in_priority_order(lab, tmp_path, manif
     rows = json.loads((tmp_path / "again" / "scan" / "updates.json").read_text())["updates"]
     seclib = next(u for u in rows if u["name"] == "pplab-seclib")
     assert set(seclib["cves"]) == {"CVE-2026-90001", "CVE-2026-90002"} and seclib["severity"] == "high", seclib
-    # A second scan keeps the first-seen dates, in the state directory (private: 0600).
-    seen = json.loads((tmp_path / "state" / "first_seen.json").read_text())
-    assert oct((tmp_path / "state" / "first_seen.json").stat().st_mode & 0o777) == "0o600"
+    # A second scan keeps the first-seen dates, in the state directory's history store (private: 0600).
+    with contextlib.closing(sqlite3.connect(tmp_path / "state" / "history.sqlite")) as store:
+        seen = dict(store.execute("SELECT host || '|' || package, day FROM first_seen").fetchall())
+    assert oct((tmp_path / "state" / "history.sqlite").stat().st_mode & 0o777) == "0o600"
     assert seen and all(re.match(r"\d{4}-\d{2}-\d{2}$", d) for d in seen.values())
     assert oct((report / "updates.json").stat().st_mode & 0o777) == "0o640"
 
