@@ -31,6 +31,7 @@ runtime.
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime, timezone
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils.host_facts import normalise_machine_id
@@ -101,14 +102,25 @@ def _names(sightings: list) -> list:
     return list(dict.fromkeys(s["host"] for s in sightings))
 
 
-def _owner(host: str, when: datetime, sightings: list) -> str | None:
+def _owners(sightings: list) -> dict:
+    """{host: ([times], [machine ids])} of the sightings with an id, oldest first, for :func:`_owner`."""
+    index: dict = {}
+    for s in sightings:
+        if s["machine_id"]:
+            times, ids = index.setdefault(s["host"], ([], []))
+            times.append(s["when"])
+            ids.append(s["machine_id"])
+    return index
+
+
+def _owner(host: str, when: datetime, owners: dict) -> str | None:
     """The machine id that carried ``host`` at ``when``: its latest sighting with an id at or
     before then, else the first one after; None when the name never came with an id."""
-    named = [s for s in sightings if s["host"] == host and s["machine_id"]]
-    before = [s for s in named if s["when"] <= when]
-    if before:
-        return before[-1]["machine_id"]
-    return named[0]["machine_id"] if named else None
+    if host not in owners:
+        return None
+    times, ids = owners[host]
+    at = bisect.bisect_right(times, when)
+    return ids[at - 1] if at else ids[0]
 
 
 def _carried(machine_id: str, host: str, sightings: list) -> bool:
@@ -144,7 +156,7 @@ def verdict(known, sighting) -> dict:
     answer = {"verdict": "new", "machine": machine_key(machine_id, host), "host": host, "machine_id": machine_id,
               "by": "machine_id" if machine_id else "name", "previous_names": [], "previous_machine_id": None}
     if machine_id is None:
-        owner = _owner(host, new["when"], seen)
+        owner = _owner(host, new["when"], _owners(seen))
         same = [s for s in seen if s["machine_id"] == owner] if owner else [s for s in seen if s["host"] == host]
         if same:
             answer.update(verdict="same", machine=machine_key(owner, host), machine_id=owner,
@@ -189,35 +201,40 @@ def machines(records) -> list:
     ``clone_suspected`` true when its id was seen under two names in turn or at once.
     """
     seen = _read(records, "records")
+    owners = _owners(seen)
     groups: dict = {}
     for s in seen:
-        owner = s["machine_id"] or _owner(s["host"], s["when"], seen)
+        owner = s["machine_id"] or _owner(s["host"], s["when"], owners)
         groups.setdefault(machine_key(owner, s["host"]), []).append(s)
-    found = []
+    found, named = {}, {}
     for key, mine in groups.items():
         names = _names(mine)
         with_id = [s for s in mine if s["machine_id"]]
-        found.append({
+        found[key] = {
             "machine": key, "machine_id": with_id[0]["machine_id"] if with_id else None,
             "host": mine[-1]["host"], "names": names, "previous_names": [n for n in names if n != mine[-1]["host"]],
             "first_seen": mine[0]["when"].isoformat(), "last_seen": mine[-1]["when"].isoformat(),
             "records": [s["index"] for s in mine], "replaces": None, "replaced_by": None,
             "clone_suspected": _cloned(with_id),
-            "_first": mine[0],
-        })
-    found.sort(key=lambda m: (m["_first"]["when"], m["_first"]["index"]))
-    for machine in found:
-        first = machine.pop("_first")
-        if not machine["machine_id"]:
+        }
+        for name in names:
+            named.setdefault(name, []).append(key)
+    ordered = sorted(found, key=lambda k: (groups[k][0]["when"], groups[k][0]["index"]))
+    for key in ordered:
+        first = groups[key][0]
+        if not found[key]["machine_id"]:
             continue
         # the other id machine that still carried this machine's first name when it appeared
         before = []
-        for other in found:
-            earlier = [s for s in groups[other["machine"]] if s["when"] < first["when"]]
-            if other is not machine and other["machine_id"] and earlier and earlier[-1]["host"] == first["host"]:
-                before.append((earlier[-1]["when"], earlier[-1]["index"], other))
+        for other in named[first["host"]]:
+            if other == key or not found[other]["machine_id"]:
+                continue
+            theirs = groups[other]
+            at = bisect.bisect_left([s["when"] for s in theirs], first["when"])
+            if at and theirs[at - 1]["host"] == first["host"]:
+                before.append((theirs[at - 1]["when"], theirs[at - 1]["index"], other))
         if before:
-            previous = max(before, key=lambda b: (b[0], b[1]))[2]
-            machine["replaces"] = previous["machine"]
-            previous["replaced_by"] = machine["machine"]
-    return found
+            previous = max(before)[2]
+            found[key]["replaces"] = previous
+            found[previous]["replaced_by"] = key
+    return [found[key] for key in ordered]
