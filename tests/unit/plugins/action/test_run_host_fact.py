@@ -15,6 +15,7 @@ def base(tmp_path):
     act("run_start", runs, scope=SCOPE, plan_file=write(tmp_path / "plan.json", make_plan()))
     return runs
 
+
 ASSET = {"machine_id": "d4d172059f264b615be86628ba82801e", "os_pretty_name": "Debian GNU/Linux 12 (bookworm)",
          "os_version": "12", "kernel": "6.1.0-27-amd64", "installed_packages": 180, "packages_digest": "sha256:" + "ab" * 32}
 
