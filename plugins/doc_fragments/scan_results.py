@@ -10,7 +10,11 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   asset_var:
-    description: Variable holding each host's registered M(patchpilot.fleet.asset_facts) result.
+    description:
+      - Variable holding each host's registered M(patchpilot.fleet.asset_facts) result.
+      - Its asset record carries the host's C(machine_id) (or C(machine_id_reason) when it has none), which the
+        asset inventory reports beside the host's name and which identifies the machine across renames and
+        reinstalls (docs/identity.md).
     type: str
     default: scan_asset
   updates_var:

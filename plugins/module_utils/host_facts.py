@@ -3,17 +3,26 @@
 """Pure helpers for the asset facts a host reports about itself.
 
 Each function takes text read from the host (``/etc/os-release``,
-``/var/log/dpkg.log``, ``/proc/stat``, ...) so it is tested without a host.
+``/var/log/dpkg.log``, ``/proc/stat``, ``/etc/machine-id``, ...) so it is tested
+without a host.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime, timezone
 
 __all__ = [
-    "boot_time", "count_dpkg_installed", "last_dpkg_change", "os_family", "parse_os_release",
+    "MACHINE_ID_FILES", "boot_time", "count_dpkg_installed", "dpkg_packages_digest", "ioreg_platform_uuid",
+    "last_dpkg_change", "machine_id", "normalise_machine_id", "os_family", "parse_os_release",
 ]
+
+#: Where a Linux host keeps its machine id, in the order systemd and D-Bus read it.
+MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_IOREG_UUID = re.compile(r'"IOPlatformUUID"\s*=\s*"([^"]*)"')
 
 _DPKG_LOG_RE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (install|upgrade|remove|purge) ")
 
@@ -66,3 +75,74 @@ def boot_time(proc_stat: str, pid1_stat: str, clock_ticks: int) -> str:
     start_ticks = int(fields[19])
     moment = datetime.fromtimestamp(btime + start_ticks / clock_ticks, tz=timezone.utc)
     return moment.replace(microsecond=0).isoformat()
+
+
+def normalise_machine_id(text: str | None) -> str | None:
+    """A machine id as 32 lower-case hex digits, or None when ``text`` is not one.
+
+    Takes a Linux machine id (``/etc/machine-id``: 32 hex digits and a newline) or a UUID
+    with hyphens and optional braces (macOS IOPlatformUUID, Windows MachineGuid), so that
+    every platform's id has one form. The all-zero id is no id (systemd refuses it too).
+    """
+    if not isinstance(text, str):
+        return None
+    value = text.strip().strip("{}").replace("-", "").lower()
+    if not _HEX32.match(value) or value == "0" * 32:
+        return None
+    return value
+
+
+def _shown(text: str) -> str:
+    text = text.strip()
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+def machine_id(files: list) -> tuple:
+    """The host's machine id from ``[(path, text)]`` (text None: the file is absent or unreadable).
+
+    Returns ``(machine_id, None)`` from the first file holding a valid id, else
+    ``(None, reason)``, the reason naming each file and what is wrong with it (absent,
+    empty: not initialised yet, ``uninitialized``: first boot in progress, malformed).
+    """
+    problems = []
+    for path, text in files:
+        if text is None:
+            problems.append(f"{path}: absent")
+            continue
+        found = normalise_machine_id(text)
+        if found and len(text.strip()) == 32:
+            return found, None
+        if not text.strip():
+            problems.append(f"{path}: empty (not initialised yet)")
+        elif text.strip() == "uninitialized":
+            problems.append(f"{path}: uninitialized (first boot in progress)")
+        else:
+            problems.append(f"{path}: malformed {_shown(text)} (expected 32 hex digits)")
+    return None, "; ".join(problems) or "no machine id file"
+
+
+def ioreg_platform_uuid(text: str) -> str | None:
+    """macOS: the IOPlatformUUID in ``ioreg -rd1 -c IOPlatformExpertDevice`` output, as a machine id."""
+    match = _IOREG_UUID.search(text or "")
+    return normalise_machine_id(match.group(1)) if match else None
+
+
+def dpkg_packages_digest(status_text: str) -> str | None:
+    """A digest of the installed package list in dpkg's status file: ``sha256:<hex>``.
+
+    Over the sorted ``name:arch=version`` lines of the packages installed, so two hosts
+    (or one host at two times) with the same packages at the same versions have the same
+    digest whatever the order of the file. None when nothing is installed.
+    """
+    installed, fields = [], {}
+    for line in (status_text or "").splitlines() + [""]:
+        if not line.strip():
+            if fields.get("Status") == "install ok installed" and fields.get("Package"):
+                installed.append(f"{fields['Package']}:{fields.get('Architecture', '')}={fields.get('Version', '')}")
+            fields = {}
+        elif not line[0].isspace() and ":" in line:
+            name, value = line.split(":", 1)
+            fields[name] = value.strip()
+    if not installed:
+        return None
+    return "sha256:" + hashlib.sha256("\n".join(sorted(installed)).encode("utf-8")).hexdigest()

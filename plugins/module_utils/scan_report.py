@@ -23,7 +23,8 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils import eol, prior
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import index_problem
 
 ASSET_COLUMNS = (
-    "host", "status", "reason", "hostname", "fqdn", "location", "owner", "role", "criticality",
+    "host", "status", "reason", "hostname", "fqdn", "machine_id", "machine_id_reason", "location", "owner", "role",
+    "criticality",
     "data_sensitivity", "internet_exposed", "ip_address", "mac_address", "os_family",
     "os_distribution", "os_version", "os_codename", "kernel", "architecture", "package_manager",
     "last_package_change", "installed_packages", "last_boot", "reboot_pending", "eol_status",
@@ -59,8 +60,8 @@ def asset_row(host: str, result: dict, cmdb: dict, today: date) -> dict:
         row.update(status="failed", reason=result["error"])
     elif not result.get("asset") or result.get("updates") is None:
         row.update(status="unreachable", reason=result.get("reason") or "no scan result (host unreachable)")
-    for key in ("hostname", "fqdn", "ip_address", "mac_address", "os_family", "os_distribution",
-                "os_version", "os_codename", "kernel", "architecture", "package_manager",
+    for key in ("hostname", "fqdn", "machine_id", "machine_id_reason", "ip_address", "mac_address", "os_family",
+                "os_distribution", "os_version", "os_codename", "kernel", "architecture", "package_manager",
                 "last_package_change", "installed_packages", "last_boot", "reboot_pending"):
         row[key] = asset.get(key, cmdb.get(key))
     for key in CMDB_KEYS:

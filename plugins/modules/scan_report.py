@@ -25,6 +25,8 @@ description:
     be opened) - without O(first_seen_file), in C(first_seen.json) in O(output_dir). Later scans keep
     that date, and a scan of part of the fleet keeps the others'.
   - A host that failed or was unreachable is listed with its reason; the others are reported.
+  - Each asset row carries the host's C(machine_id) from M(patchpilot.fleet.asset_facts) (null with
+    C(machine_id_reason) when the host has none), the machine's identity across renames and reinstalls.
 options:
   output_dir:
     description: Folder for the report files (created with mode 0750).

@@ -211,3 +211,17 @@ def test_under_env_i_nothing_is_written_outside_the_state_and_report_dirs(planne
     assert (run_dir / "summary.json").is_file() and (runs.plans / "latest.json").is_file()
     assert {p.name for p in runs.reports.iterdir()} == {"scan"}
     assert (runs.reports / "scan" / "updates.json").is_file() and (runs.reports / "scan" / "assets.json").is_file()
+
+
+def test_each_container_carries_the_run_as_a_local_fact_of_its_last_name(lab, planned_run):
+    """facts.d after a completed run: result done; the refused runs (before any host) left none.
+    With one fork the names of a container write its fact in inventory order: the last one stays."""
+    assert planned_run["rollout"].returncode == 0, explain(planned_run["rollout"])
+    run_dir = next(p for p in planned_run["runs"].runs.iterdir() if (p / "run.json").is_file())
+    for n, name in enumerate(DEBIAN):
+        last = [alias for k, alias in enumerate(ALIASES) if k % len(DEBIAN) == n][-1]
+        fact = json.loads(lab.ssh(lab.host(name), "cat /etc/ansible/facts.d/patchpilot.fact").stdout)
+        record = json.loads((run_dir / "hosts" / f"{last}.json").read_text(encoding="utf-8"))
+        assert (fact["run_id"], fact["host"], fact["result"]) == (run_dir.name, last, "done"), fact
+        assert fact["at"] == next(h["at"] for h in record["history"] if h["phase"] == "done")
+        assert fact["machine_id"] == lab.ssh(lab.host(name), "cat /etc/machine-id").stdout.strip()

@@ -14,6 +14,7 @@ other package of the ``faults`` component away (priority -1).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -373,6 +374,35 @@ def test_a_failed_verification_rolls_the_host_back(lab, verify_faults_run, host)
     assert service_states(lab, host)[package + ".service"] == "active"
     assert_services_run(lab, *DEBIAN)  # the rolled-back host's services run again, and the others'
     assert verify_faults_run["proc"].returncode != 0
+
+
+INSTALLED_LIST = "dpkg-query -W -f '${db:Status-Status} ${Package}:${Architecture}=${Version}\\n'"
+
+
+def test_each_rolled_back_host_carries_its_last_run_as_a_local_fact(lab, verify_faults_run):
+    """facts.d: each host's last run, result and revision level; fact gathering (without become) shows it."""
+    run_dir, rollout = verify_faults_run["run_dir"], verify_faults_run["rollout"]
+    plan = plan_of(run_dir)
+    gathered = lab.ansible_json(LIMIT, "-m", "ansible.builtin.setup", "-a", "filter=ansible_local")
+    for name in DEBIAN:
+        host = lab.host(name)
+        assert lab.ssh(host, "stat -c '%U %a' /etc/ansible/facts.d/patchpilot.fact").stdout.split() == ["root", "644"]
+        fact = json.loads(lab.ssh(host, "cat /etc/ansible/facts.d/patchpilot.fact").stdout)
+        record = rollout.host_record(run_dir, name)
+        assert (fact["run_id"], fact["host"], fact["result"]) == (run_dir.name, name, "rolled_back"), fact
+        assert fact["at"] == next(h["at"] for h in record["history"] if h["phase"] == "rolled_back")
+        assert fact["planned_packages"] == len(plan[name]["packages"]) > 0
+        assert fact["planned_removals"] == len(plan[name]["removals"])
+        assert fact["machine_id"] == lab.ssh(host, "cat /etc/machine-id").stdout.strip()
+        # the revision level, by the test's own reading of the host
+        installed = sorted(line.split(" ", 1)[1] for line in lab.ssh(host, INSTALLED_LIST).stdout.splitlines()
+                           if line.startswith("installed "))
+        assert fact["revision"] == {
+            "os": lab.ssh(host, ". /etc/os-release && echo \"$PRETTY_NAME\"").stdout.strip(),
+            "os_version": host["release"], "kernel": lab.ssh(host, "uname -r").stdout.strip(),
+            "packages": len(installed),
+            "packages_digest": "sha256:" + hashlib.sha256("\n".join(installed).encode()).hexdigest()}, fact
+        assert gathered[name]["ansible_facts"]["ansible_local"]["patchpilot"] == fact
 
 
 def test_an_emergency_by_cve_patches_the_package_that_fixes_it_now(lab, rollout):

@@ -128,6 +128,12 @@ def test_asset_facts_are_all_filled(lab):
         assert asset["os_version"] == host["release"] and asset["os_codename"] == host["codename"]
         assert asset["installed_packages"] > 50 and asset["package_manager"] == "apt"
         assert asset["reboot_pending"] is False
+        # the machine's identity: the host's own /etc/machine-id (each lab container has its own)
+        assert asset["machine_id"] == lab.ssh(host, "cat /etc/machine-id").stdout.strip(), host["name"]
+        assert "machine_id_reason" not in asset
+        assert asset["packages_digest"].startswith("sha256:")
+    machine_ids = [results[host["name"]]["asset"]["machine_id"] for host in lab.hosts]
+    assert len(set(machine_ids)) == len(lab.hosts), machine_ids
 
 
 def _locked_apt(lab, host) -> subprocess.Popen:

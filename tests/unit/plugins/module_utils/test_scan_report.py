@@ -158,3 +158,21 @@ def test_the_first_seen_store_moves_to_its_own_file(tmp_path):
     assert paths["first_seen.json"] == str(state) and state.exists()
     state.write_text('{"web1|a||1": "2026-11-03"}')
     assert scan_report.load_seen(str(tmp_path / "report"), str(state)) == {"web1|a||1": "2026-11-03"}
+
+
+def test_assets_carry_the_machine_id_or_why_there_is_none(tmp_path):
+    results = json.loads(json.dumps(RESULTS))
+    results["db01"]["asset"]["machine_id"] = "9072a86b1afd8a53c8e11517bf1c7207"
+    results["web01"]["asset"].update(machine_id=None, machine_id_reason="/etc/machine-id: absent")
+    report = scan_report.build(results, CMDB, {}, TODAY, {})
+    assets = {a["host"]: a for a in report["assets"]}
+    assert (assets["db01"]["machine_id"], assets["db01"]["machine_id_reason"]) == \
+        ("9072a86b1afd8a53c8e11517bf1c7207", None)
+    assert (assets["web01"]["machine_id"], assets["web01"]["machine_id_reason"]) == (None, "/etc/machine-id: absent")
+    assert assets["ghost"]["machine_id"] is None  # not scanned: nothing known
+    paths = scan_report.write(str(tmp_path / "out"), report, TODAY)
+    written = {r["host"]: r for r in csv.DictReader(open(paths["assets.csv"], encoding="utf-8"))}
+    assert written["db01"]["machine_id"] == "9072a86b1afd8a53c8e11517bf1c7207"
+    assert written["web01"]["machine_id_reason"] == "/etc/machine-id: absent"
+    kept = {a["host"]: a for a in json.loads(open(paths["assets.json"], encoding="utf-8").read())["assets"]}
+    assert kept["db01"]["machine_id"] == "9072a86b1afd8a53c8e11517bf1c7207"
