@@ -56,7 +56,7 @@ def _records(args: dict, task_vars: dict, playbook: str | None) -> tuple:
             raise AnsibleActionFail("history_ingest needs run_dir, run_id with base_dir, or scan_dir")
         run_dir = runrecord.path_under(args["base_dir"], args["run_id"])
     found = history_feed.read_run(run_dir)
-    ctx = history.context(plain(task_vars), playbook)
+    ctx = history.context({name: plain(task_vars.get(name)) for name in history.CONTEXT_VARS}, playbook)
     hosts = [e.get("host") for e in found["plan"].get("hosts") or ()]
     ctx["assets"], ctx["cmdb"] = history.assets(task_vars.get("hostvars") or {}, hosts)
     return history_feed.run_records(found, ctx), run_dir

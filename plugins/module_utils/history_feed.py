@@ -275,7 +275,8 @@ def update_records(run_id: str | None, plan_entry: dict, record: dict | None, fi
     return found
 
 
-def exception_records(run_id: str | None, plan_entry: dict, at: str | None, today: date | None = None) -> list:
+def exception_records(run_id: str | None, plan_entry: dict, at: str | None, today: date | None = None,
+                      machine_id: str | None = None) -> list:
     """An ``exception`` per excluded (``held``) or refused (``rejected``) update of a plan entry,
     with its reason and expiry (the policy rejection's, when it has one)."""
     today = today or datetime.now(timezone.utc).date()
@@ -292,7 +293,7 @@ def exception_records(run_id: str | None, plan_entry: dict, at: str | None, toda
                 except ValueError:
                     expired = False
             found.append({"kind": "exception", "at": at, "run_id": run_id, "host": plan_entry.get("host"),
-                          "package": item.get("name"), "version": item.get("version"), "state": state,
+                          "machine_id": machine_id, "package": item.get("name"), "version": item.get("version"), "state": state,
                           "data": {"reason": reason or None, "expires": expires, "expired": expired}})
     return found
 
@@ -359,7 +360,7 @@ def run_records(found: dict, context: dict | None = None, today: date | None = N
             records.append(asset)
         records += update_records(run_id, entry, record, final, planned_at, host in canaries,
                                   approval.get("by"), machine_id)
-        records += exception_records(run_id, entry, plan.get("created"), today)
+        records += exception_records(run_id, entry, plan.get("created"), today, machine_id)
         if record is not None or entry.get("status") != "rollout":
             records.append(host_record(run_id, entry, record, final, host in canaries, machine_id, noted.get(host)))
     return records

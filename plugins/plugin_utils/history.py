@@ -22,6 +22,9 @@ AWX_VARS = {
     "awx_project_revision": ("awx_project_revision", "tower_project_revision"),
     "awx_inventory": ("awx_inventory_name", "tower_inventory_name"),
 }
+#: The variables the context is read from (only these: the others are not read at all).
+CONTEXT_VARS = tuple(name for names in AWX_VARS.values() for name in names) + (
+    "ansible_inventory_sources", "playbook_dir")
 #: The words every warning of a failing store starts with (people and tests look for them).
 UNAVAILABLE = "HISTORY STORE UNAVAILABLE"
 
@@ -74,13 +77,15 @@ def assets(hostvars, hosts) -> tuple:
     facts, cmdb = {}, {}
     for host in hosts or ():
         try:
+            if host not in hostvars:  # hostvars[host] of a host the inventory lacks is an error
+                continue
             variables = hostvars[host]
-        except (KeyError, TypeError):
+            scanned = plain(variables.get("scan_asset"))
+            fields = plain(variables.get("patchpilot_asset"))
+        except Exception:  # pylint: disable=broad-except  # the facts are a bonus: a host without them has no asset
             continue
-        scanned = plain(variables.get("scan_asset")) if hasattr(variables, "get") else None
         if isinstance(scanned, dict) and isinstance(scanned.get("asset"), dict):
             facts[host] = scanned["asset"]
-        fields = plain(variables.get("patchpilot_asset")) if hasattr(variables, "get") else None
         if isinstance(fields, dict):
             cmdb[host] = fields
     return facts, cmdb
