@@ -129,6 +129,20 @@ def test_the_run_went_as_staged(evidence_run):
     assert plan_of(run_dir)["db01"]["status"] == "unscannable"
     assert FAULT in {p["name"] for p in plan_of(run_dir)["app01"]["packages"]}
     assert "HISTORY STORE UNAVAILABLE" not in proc.stdout + proc.stderr
+    assert "patchpilot.fleet.history:" not in proc.stdout + proc.stderr  # the callback had nothing to complain of
+
+
+def test_the_hosts_assets_and_the_scan_are_recorded(evidence_run, store_records):
+    store, records = store_records
+    assets = {r["host"]: r["data"] for r in records if r["kind"] == "asset"}
+    assert {"web01", "app01", "rpm01"} <= set(assets), assets
+    for name in ("web01", "app01", "rpm01"):
+        assert assets[name]["os"].startswith("Debian") and assets[name]["ip"] and assets[name]["reachable"], assets[name]
+    # the scan the run began with: web01's missing updates, with no run
+    missing = store.records("run_id IS NULL AND kind = 'update' AND host = 'web01'")
+    assert missing and {r["state"] for r in missing} == {"missing"}
+    planned = {p["name"] for p in plan_of(evidence_run["run_dir"])["web01"]["packages"]}
+    assert planned <= {r["package"] for r in missing}
 
 
 def test_the_store_chain_verifies(store_records):

@@ -81,10 +81,9 @@ def test_check_mode_counts_and_writes_nothing(tmp_path, run_dir):
 def test_a_scan_report_is_fed(tmp_path):
     scan = tmp_path / "scan"
     scan.mkdir()
-    (scan / "assets.json").write_text(json.dumps({"assets": [{"host": "web01", "status": "scanned", "hostname": "web01",
-                                                               "os_distribution": "Debian", "os_version": "12"}]}))
-    (scan / "updates.json").write_text(json.dumps({"updates": [{"host": "web01", "name": "curl",
-                                                                 "candidate_version": "8.0-2"}]}))
+    assets = [{"host": "web01", "status": "scanned", "hostname": "web01", "os_distribution": "Debian", "os_version": "12"}]
+    (scan / "assets.json").write_text(json.dumps({"assets": assets}))
+    (scan / "updates.json").write_text(json.dumps({"updates": [{"host": "web01", "name": "curl", "candidate_version": "8.0-2"}]}))
     result = act(state_dir=str(tmp_path), scan_dir=str(scan))
     assert result["appended"] == 2 and result["source"] == str(scan)
 
