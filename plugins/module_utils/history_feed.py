@@ -483,8 +483,12 @@ def feed(spec: str | None, state_dir: str, records: list, opener=open_store) -> 
         flushed = ingest(store, waiting) if waiting else []
         appended = ingest(store, records)
     except (StoreError, OSError) as exc:
-        buffer_records(path, records)
         result.update(ok=False, buffered=len(records) + len(waiting), error=redacted(str(exc), spec))
+        try:
+            buffer_records(path, records)
+        except (runrecord.RunRecordError, OSError) as problem:
+            result.update(buffered=len(waiting), error=f"{result['error']}; and the buffer cannot be written"
+                          f" ({problem}): {len(records)} record(s) NOT KEPT")
         return result
     finally:
         if store is not None:

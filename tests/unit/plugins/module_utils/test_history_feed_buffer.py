@@ -46,3 +46,12 @@ def test_redacted_hides_the_password_in_both_spellings_and_the_url():
     text = redacted(f"could not reach {URL}: password s3cr@t-pw and s3cr%40t-pw", URL)
     assert "s3cr" not in text and "<store URL>" in text
     assert redacted("plain message", "/var/lib/patchpilot/history.sqlite") == "plain message"
+
+
+def test_a_buffer_that_cannot_be_written_is_said_and_never_raised(tmp_path):
+    buffer = tmp_path / BUFFER_NAME
+    buffer.write_text("")
+    buffer.chmod(0o644)  # others may read it: append_private_jsonl refuses it
+    result = feed(URL, str(tmp_path), RECORDS, opener=failing)
+    assert result["ok"] is False and result["buffered"] == 0
+    assert "buffer cannot be written" in result["error"] and "NOT KEPT" in result["error"], result["error"]
