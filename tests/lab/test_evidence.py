@@ -29,7 +29,7 @@ if str(ROOT / ".ansible" / "collections") not in sys.path:
     sys.path.insert(0, str(ROOT / ".ansible" / "collections"))
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import open_store  # noqa: E402
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
 HOSTS = ("web01", "db01", "app01", "rpm01")
 FAULT = "pplab-fault-crash"
