@@ -115,7 +115,7 @@ def asset_record(host: str, asset: dict | None, cmdb: dict | None = None, run_id
         "os": _os_name(merged), "revision": revision, "group": merged.get("group") or merged.get("role"),
         "criticality": merged.get("criticality"), "data_sensitivity": merged.get("data_sensitivity"),
         "internet_exposed": merged.get("internet_exposed"), "eol": status,
-        "reachable": merged.get("status", "scanned") == "scanned" if "status" in merged else True,
+        "reachable": merged.get("status", "scanned") == "scanned",  # a scan report row says; a run's facts were read
     }
     return {"kind": "asset", "at": at, "run_id": run_id, "host": host, "machine_id": merged.get("machine_id"),
             "data": data}
