@@ -20,7 +20,7 @@ description:
     the O(store) option, else the extra var C(patchpilot_history_store), else the embedded
     SQLite file of the state directory. A store that cannot be reached buffers the records
     (C(<state>/history-buffer.jsonl)) with one warning starting C(HISTORY STORE UNAVAILABLE).
-  - It never fails the playbook; a problem is one warning.
+  - It never fails the playbook; a problem is one warning. With C(--check) it records nothing.
   - It needs enabling, for example C(callbacks_enabled = patchpilot.fleet.history) in
     C(ansible.cfg) or C(ANSIBLE_CALLBACKS_ENABLED=patchpilot.fleet.history).
 requirements:
@@ -125,9 +125,16 @@ class CallbackModule(CallbackBase):
         except Exception as exc:  # pylint: disable=broad-except  # the callback never raises
             self._display.warning(f"patchpilot.fleet.history: runs not recorded: {type(exc).__name__}")
 
+    @staticmethod
+    def check_mode() -> bool:
+        """Whether the playbook runs with --check (then nothing is recorded)."""
+        from ansible import context  # pylint: disable=import-outside-toplevel
+
+        return bool((context.CLIARGS or {}).get("check"))
+
     def feed_all(self) -> list:
         """Feed every run directory noted; the feeds' answers (also kept in ``fed``)."""
-        if not self.run_dirs:
+        if not self.run_dirs or self.check_mode():
             return []
         state_dir = self.state_dir or os.path.dirname(os.path.dirname(os.path.abspath(self.run_dirs[0])))
         spec = self._store()

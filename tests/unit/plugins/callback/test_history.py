@@ -96,3 +96,12 @@ def test_nothing_touched_nothing_fed(tmp_path):
     plugin = callback()
     plugin.v2_playbook_on_stats(None)
     assert plugin.fed == [] and plugin._display.warnings == []
+
+
+def test_check_mode_records_nothing(state, monkeypatch):
+    from ansible import context
+
+    monkeypatch.setattr(context, "CLIARGS", {"check": True})
+    plugin = callback()
+    play_through(plugin, state)
+    assert plugin.fed == [] and not (state / "history.sqlite").exists()
