@@ -89,8 +89,8 @@ def test_each_update_reaches_its_states_at_its_phases_times(run_dir):
     assert states("web01") == [("missing", created), ("approved", created), ("downloaded", at(2).isoformat()),
                                ("tested", at(6).isoformat()), ("installed", at(5).isoformat()),
                                ("active", at(6).isoformat()), ("verified", at(6).isoformat())]
-    assert [state for state, _at in states("app01")] == ["missing", "approved", "downloaded", "installed", "failed",
-                                               "rolled_back"]
+    app01 = [state for state, _at in states("app01")]
+    assert app01 == ["missing", "approved", "downloaded", "installed", "failed", "rolled_back"]
     assert [state for state, _at in states("gone01")] == ["missing", "approved"]
     assert states("db01") == []
     update = next(r for r in records if r["kind"] == "update" and r["state"] == "failed")
