@@ -10,12 +10,12 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import history_feed, runrecord
+from ansible_collections.patchpilot.fleet.plugins.module_utils import history_feed, runrecord, statedir
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import history
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args, plain
 
 ARGUMENT_SPEC = {
-    "state_dir": {"type": "path", "required": True},
+    "state_dir": {"type": "path"},
     "run_dir": {"type": "path"},
     "run_id": {"type": "str"},
     "base_dir": {"type": "path"},
@@ -70,6 +70,11 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         args = checked_args(ARGUMENT_SPEC, self._task.args)
+        if not args.get("state_dir"):  # found as the state_dirs action finds it (patchpilot_state_dir, the environment)
+            try:
+                args["state_dir"] = statedir.resolve({}, os.environ)["state_dir"]
+            except statedir.StateDirError as exc:
+                raise AnsibleActionFail(f"history_ingest: {exc}") from exc
         spec = _store_spec(self._templar, task_vars)
         path = self._task.get_path() or ""
         playbook = path.rsplit(":", 1)[0] if path else None

@@ -31,9 +31,12 @@ description:
     C(playbooks/scan.yml) registered on each host (C(scan_asset)) and the inventory's CMDB fields.
 options:
   state_dir:
-    description: The state directory (the buffer and the embedded store live there).
+    description:
+      - The state directory (the buffer and the embedded store live there).
+      - Default, as M(patchpilot.fleet.state_dirs) finds it without options; C(PATCHPILOT_STATE_DIR),
+        else C(/var/lib/patchpilot) as root, else C($XDG_STATE_HOME/patchpilot) or C(~/.local/state/patchpilot)
+        (C(docs/state.md)).
     type: path
-    required: true
   run_dir:
     description: The run directory to feed.
     type: path

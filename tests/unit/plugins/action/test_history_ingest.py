@@ -108,3 +108,10 @@ def test_the_project_commit_is_the_checkouts_head(tmp_path):
     assert history.context({}, str(tmp_path / "patch.yml"))["project_commit"] == head
     assert history.project_commit(str(tmp_path / "missing")) is None
     assert history.context({"awx_project_revision": "abc"}, "/nonexistent/patch.yml")["project_commit"] == "abc"
+
+
+def test_without_state_dir_the_state_directory_is_found_as_state_dirs_finds_it(tmp_path, run_dir, monkeypatch):
+    monkeypatch.setenv("PATCHPILOT_STATE_DIR", str(tmp_path / "from-env"))
+    result = act(run_dir=run_dir)
+    assert result["store"] == str(tmp_path / "from-env" / "history.sqlite") and result["appended"] > 0
+    assert (tmp_path / "from-env" / "history.sqlite").is_file()
