@@ -21,21 +21,6 @@ ARGUMENT_SPEC = {
     "base_dir": {"type": "path"},
     "scan_dir": {"type": "path"},
 }
-#: The variable naming the store (a path or a URL with a password: a secret, never echoed).
-STORE_VAR = "patchpilot_history_store"
-
-
-def _store_spec(templar, task_vars: dict):
-    value = task_vars.get(STORE_VAR)
-    if value in (None, ""):
-        return ""
-    try:
-        value = templar.template(value)
-    except Exception:  # pylint: disable=broad-except  # the message could hold the secret: say nothing of it
-        raise AnsibleActionFail(f"{STORE_VAR}: cannot be read (its value is not shown)") from None
-    if not isinstance(value, str):
-        raise AnsibleActionFail(f"{STORE_VAR}: expected a path or a postgresql:// URL, got {type(value).__name__}")
-    return str(value)
 
 
 def _records(args: dict, task_vars: dict, playbook: str | None) -> tuple:
@@ -75,7 +60,7 @@ class ActionModule(ActionBase):
                 args["state_dir"] = statedir.resolve({}, os.environ)["state_dir"]
             except statedir.StateDirError as exc:
                 raise AnsibleActionFail(f"history_ingest: {exc}") from exc
-        spec = _store_spec(self._templar, task_vars)
+        spec = history.store_spec(self._templar, task_vars)
         path = self._task.get_path() or ""
         playbook = path.rsplit(":", 1)[0] if path else None
         try:

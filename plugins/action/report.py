@@ -13,10 +13,11 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import report_model, report_render
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import StoreError, open_store
+from ansible_collections.patchpilot.fleet.plugins.plugin_utils import history
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
 
 ARGUMENT_SPEC = {
-    "store": {"type": "str", "default": "", "no_log": True},
+    "store": {"type": "str", "no_log": True},
     "state_dir": {"type": "path", "required": True},
     "output_dir": {"type": "path", "required": True},
     "run": {"type": "str"},
@@ -99,5 +100,7 @@ class ActionModule(ActionBase):
         self._supports_check_mode = True  # in check mode nothing is written or sent
         result = super().run(tmp, task_vars)
         args = checked_args(ARGUMENT_SPEC, self._task.args)
+        if args["store"] is None:  # the variable, as history_ingest reads it: the play needs no no_log
+            args["store"] = history.store_spec(self._templar, task_vars)
         result.update(report(args, datetime.now(timezone.utc), check=bool(self._task.check_mode)))
         return result

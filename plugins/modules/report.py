@@ -39,8 +39,9 @@ options:
       - The history store (C(patchpilot_history_store)) - empty for C(<state_dir>/history.sqlite),
         the absolute path of another SQLite file, or a C(postgresql://) URL. Kept out of logs and
         messages.
+      - When not given, the variable C(patchpilot_history_store) is read (as M(patchpilot.fleet.history_ingest)
+        does), so that the task needs no C(no_log), which would hide its errors too.
     type: str
-    default: ""
   state_dir:
     description: The state directory (the state_dirs action's C(state_dir)).
     type: path
@@ -106,10 +107,8 @@ author:
 EXAMPLES = r"""
 - name: Write the reports of the latest run
   patchpilot.fleet.report:
-    store: "{{ patchpilot_history_store | default('') }}"
     state_dir: "{{ dirs.state_dir }}"
     output_dir: "{{ dirs.report_dir }}/history"
-  no_log: true
   register: report
 
 - name: Report one run in HTML and JUnit, and tell the SIEM

@@ -13,6 +13,8 @@ import os
 import socket
 import subprocess
 
+from ansible.errors import AnsibleActionFail
+
 from ansible_collections.patchpilot.fleet.plugins.module_utils import history_feed, lockbreak
 
 #: AWX sets these extra vars on a job (the tower_* names on older versions).
@@ -112,3 +114,21 @@ def feed_run(run_dir: str, spec, state_dir: str, ctx: dict) -> dict:
     result = history_feed.feed(spec, state_dir, records)
     result["records"] = len(records)
     return result
+
+
+#: The variable naming the store (a path or a URL with a password: a secret, never echoed).
+STORE_VAR = "patchpilot_history_store"
+
+
+def store_spec(templar, task_vars: dict) -> str:
+    """The store the variable names, templated ('' for the default); never in a message."""
+    value = task_vars.get(STORE_VAR)
+    if value in (None, ""):
+        return ""
+    try:
+        value = templar.template(value)
+    except Exception:  # pylint: disable=broad-except  # the message could hold the secret: say nothing of it
+        raise AnsibleActionFail(f"{STORE_VAR}: cannot be read (its value is not shown)") from None
+    if not isinstance(value, str):
+        raise AnsibleActionFail(f"{STORE_VAR}: expected a path or a postgresql:// URL, got {type(value).__name__}")
+    return str(value)
