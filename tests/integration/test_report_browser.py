@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,38 +20,9 @@ if str(ROOT / ".ansible" / "collections") not in sys.path:  # the checkout's lin
 from ansible_collections.patchpilot.fleet.plugins.module_utils import report_model, report_render  # noqa: E402
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import Store  # noqa: E402
 from support.history_fixture import EXPECTED, SCRIPT, TODAY, records  # noqa: E402
-from support.skips import require_tools  # noqa: E402
+from support.browser import Charts, chromium  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND")
-
-
-class Charts(HTMLParser):
-    """The chart elements of a DOM dump (their data-* attributes), and the page's text."""
-
-    def __init__(self):
-        super().__init__()
-        self.marks, self.text, self.body = [], [], {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "body":
-            self.body = attrs
-        if tag in ("rect", "circle") and "data-chart" in attrs:
-            self.marks.append(attrs)
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
-def chromium(profile: Path, *argv: str) -> subprocess.CompletedProcess:
-    browser = require_tools("chromium", hint="apt-get install chromium (./dev setup does)",
-                            path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin"]))["chromium"]
-    return subprocess.run([browser, *FLAGS, f"--user-data-dir={profile}", *argv], capture_output=True, text=True,
-                          timeout=120, check=False, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
