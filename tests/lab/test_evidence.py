@@ -7,27 +7,31 @@ budget 3, reboot never. app01 is offered a broken update (its service crashes: t
 verification fails and app01 is rolled back); db01's container is stopped before the run
 (the scan cannot reach it: unreachable); web01 and rpm01 are patched. The notifications use
 real secrets (an SMTP login and a webhook's bearer token) that the servers confirm they got;
-the history callback is enabled, as an operator would.
+the history callback is enabled, as an operator would. The store is PostgreSQL, by a URL
+with a password (the third secret), as AWX users have it. After the run, playbooks/report.yml
+writes the reports from that store, and Chromium reads the HTML report's charts.
 """
 
 from __future__ import annotations
 
+import csv
 import json
-import sqlite3
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from labkit import ROOT, VENV_BIN, ansible_env
+from support.browser import Charts, chromium
 from support.servers import LOOPBACK, HTTPServer, SMTPServer
 from test_rollout import Rollout, dpkg, explain, offer_fault, plan_of, policy
 from test_rollout_rpm import rpmdb
 
 if str(ROOT / ".ansible" / "collections") not in sys.path:
     sys.path.insert(0, str(ROOT / ".ansible" / "collections"))
-from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import open_store  # noqa: E402
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import StoreError, open_store  # noqa: E402
 
 pytestmark = [pytest.mark.lab, pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")]
 
@@ -63,7 +67,7 @@ def _files_holding(folder: Path, secret: str, skip: tuple = ()) -> list:
 
 
 @pytest.fixture(scope="module")
-def evidence_run(lab, tmp_path_factory):
+def evidence_run(lab, tmp_path_factory, postgres_server):
     lab.reset(*HOSTS)
     folder = tmp_path_factory.mktemp("evidence")
     state, reports = folder / "state", folder / "reports"
@@ -82,8 +86,10 @@ def evidence_run(lab, tmp_path_factory):
     rules["rollout"].pop("canary")
     # the secrets come as AWX or Vault would give them: variables, from a file outside the run's folders
     secret_vars = folder / "secret-vars.json"
+    store_url = postgres_server.new_database("evidence")
     secret_vars.write_text(json.dumps({"evidence_webhook_token": SECRETS["webhook_token"],
-                                       "evidence_smtp_password": SECRETS["smtp_password"]}), encoding="utf-8")
+                                       "evidence_smtp_password": SECRETS["smtp_password"],
+                                       "patchpilot_history_store": store_url}), encoding="utf-8")
     secret_vars.chmod(0o600)
     argv = rollout.argv(rules, "-e", f"@{secret_vars}", "-e", f"patchpilot_state_dir={state}",
                         "-e", f"patchpilot_report_dir={reports}", limit=",".join(HOSTS))
@@ -96,7 +102,8 @@ def evidence_run(lab, tmp_path_factory):
     mails = smtp.wait_for(1)
     try:
         yield {"proc": proc, "rollout": rollout, "run_dir": rollout.last(), "folder": folder, "state": state,
-               "reports": reports, "store": state / "history.sqlite", "before": before, "secrets": dict(SECRETS),
+               "reports": reports, "store": store_url, "before": before,
+               "secrets": {**SECRETS, "store_password": postgres_server.password}, "secret_vars": secret_vars,
                "secret_files": (secret_vars, folder / "policy.yml"), "http": http, "smtp": smtp, "mails": mails}
     finally:
         http.stop()
@@ -106,7 +113,7 @@ def evidence_run(lab, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def store_records(evidence_run):
-    store = open_store(None, str(evidence_run["state"]))
+    store = open_store(evidence_run["store"], str(evidence_run["state"]))
     try:
         yield store, store.records("run_id = ?", (evidence_run["run_dir"].name,))
     finally:
@@ -229,12 +236,16 @@ def test_the_rejected_update_is_an_exception(store_records):
 
 def test_feeding_the_run_again_adds_nothing(evidence_run):
     def count():
-        with sqlite3.connect(evidence_run["store"]) as db:
-            return db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        store = open_store(evidence_run["store"], str(evidence_run["state"]))
+        try:
+            return len(store.records())
+        finally:
+            store.close()
 
     before = count()
     proc = subprocess.run([str(VENV_BIN / "ansible"), "localhost", "-m", "patchpilot.fleet.history_ingest", "-a",
-                           f"state_dir={evidence_run['state']} run_dir={evidence_run['run_dir']}"],
+                           f"state_dir={evidence_run['state']} run_dir={evidence_run['run_dir']}",
+                           "-e", f"@{evidence_run['secret_vars']}"],
                           cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, explain(proc)
     assert "SUCCESS" in proc.stdout and "appended: 0" in proc.stdout and "changed: false" in proc.stdout, proc.stdout
@@ -253,4 +264,83 @@ def test_the_secrets_were_used_and_are_nowhere_else(evidence_run):
     for secret in secrets.values():
         assert secret not in output
         assert _files_holding(evidence_run["folder"], secret, skip=evidence_run["secret_files"]) == []
-    assert (evidence_run["store"]).is_file() and oct(evidence_run["store"].stat().st_mode & 0o777) == "0o600"
+    # ... nor in the store: every record, as PostgreSQL gives it back
+    store = open_store(evidence_run["store"], str(evidence_run["state"]))
+    try:
+        stored = json.dumps(store.records())
+    finally:
+        store.close()
+    assert not [name for name, secret in secrets.items() if secret in stored]
+    # PostgreSQL checked the store's password (scram-sha-256): a wrong one is refused, and nothing fell
+    # back to the embedded SQLite file
+    wrong = evidence_run["store"].replace(secrets["store_password"], "not-the-password")
+    with pytest.raises(StoreError) as refused:
+        open_store(wrong, str(evidence_run["state"]))
+    assert "password authentication failed" in str(refused.value) and "not-the-password" not in str(refused.value)
+    assert not (evidence_run["state"] / "history.sqlite").exists()
+
+
+@pytest.fixture(scope="module")
+def evidence_reports(evidence_run):
+    """playbooks/report.yml on the run's store: every format, into the run's report directory."""
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "patchpilot.fleet.report", "-e", f"@{evidence_run['secret_vars']}",
+                           "-e", f"patchpilot_state_dir={evidence_run['state']}",
+                           "-e", f"patchpilot_report_dir={evidence_run['reports']}"],
+                          cwd=evidence_run["folder"], env=ansible_env(), capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, explain(proc)
+    out = evidence_run["reports"] / "history"
+    return {"proc": proc, "out": out, "data": json.loads((out / "report.json").read_text(encoding="utf-8"))}
+
+
+def _latest(records: list) -> dict:
+    found = {}
+    for record in records:  # chain order: the last state of each host's update wins
+        if record["kind"] == "update":
+            found[(record["host"], record["package"])] = record["state"]
+    return found
+
+
+def test_the_reports_agree_with_the_store(evidence_run, evidence_reports, store_records):
+    store, records = store_records
+    everything = store.records()
+    data, out, run_id = evidence_reports["data"], evidence_reports["out"], evidence_run["run_dir"].name
+    assert data["run_id"] == run_id and data["chain"]["ok"] and data["chain"]["checked"] == len(everything)
+    # JSON: each host's result in this run is the store's
+    stored = {host: record["state"] for host, record in _host_states(records).items()}
+    [row] = [r for r in data["runs"] if r["run_id"] == run_id]
+    assert {state: n for state, n in row["results"].items() if n} == {
+        state: sum(1 for s in stored.values() if s == state) for state in set(stored.values())}, row
+    # CSV: every host and package's latest lifecycle state is the store's
+    with open(out / "updates.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["host"], r["package"]): r["state"] for r in rows} == _latest(everything)
+    # JUnit: one case per host; the rolled-back and the unreachable host fail, the patched ones pass
+    cases = {c.get("name"): c.find("failure") is not None for c in ET.parse(out / "junit.xml").iter("testcase")}
+    assert set(cases) == set(HOSTS), cases
+    assert cases["app01"] and cases["db01"] and not cases["web01"] and not cases["rpm01"], cases
+    assert cases == {h["host"]: bool(h["failing"]) for h in data["hosts"] if h["host"] in HOSTS}
+    # the funnel of the run, counted from the store's update records
+    [funnel] = [f for f in data["funnel"]["runs"] if f["run_id"] == run_id]
+    for stage in ("approved", "downloaded", "installed", "verified"):
+        assert funnel["counts"][stage] == len({(r["host"], r["package"]) for r in records
+                                               if r["kind"] == "update" and r["state"] == stage}), stage
+
+
+def test_the_html_reports_charts_in_chromium_agree_with_the_store(evidence_run, evidence_reports, store_records,
+                                                                   tmp_path):
+    _store, records = store_records
+    page = evidence_reports["out"] / "report.html"
+    proc = chromium(tmp_path / "profile", "--dump-dom", page.as_uri())
+    assert proc.returncode == 0 and "<svg" in proc.stdout, proc.stderr[-2000:]
+    dom = Charts()
+    dom.feed(proc.stdout)
+    assert dom.body.get("data-charts") == "drawn"
+    [last] = [m for m in dom.marks if m["data-chart"] == "trend" and m["data-label"] == evidence_run["run_dir"].name]
+    states = [r["state"] for r in _host_states(records).values()]
+    assert (int(last["data-rolled-back"]), int(last["data-unreachable"])) == (
+        states.count("rolled_back"), states.count("unreachable")) == (1, 1), last
+    groups = {m["data-label"]: float(m["data-value"]) for m in dom.marks if m["data-chart"] == "compliance-by-group"}
+    expected = evidence_reports["data"]["compliance"]["groups"]
+    assert groups == {g: round(c["share"] * 100, 1) for g, c in expected.items() if c["share"] is not None}, groups
