@@ -6,8 +6,10 @@
 renderer (report_render.py) reads: the runs, every host and update with its latest
 lifecycle state and history, the lifecycle funnel, compliance per host, group and
 fleet, the overdue list, SLA breaches, pending updates by severity, exceptions,
-outdated (end-of-life) machines, the asset inventory, the trend over runs, the
-audit checklist (audit_checklist.py) and the chain check (``Store.verify()``).
+outdated (end-of-life) machines, the asset inventory, the machines behind the
+host names (identity.py: a rename keeps a machine's history, a reinstall is a new
+machine under the old name), the trend over runs, the audit checklist
+(audit_checklist.py) and the chain check (``Store.verify()``).
 
 The verdicts, each one small function:
 
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import audit_checklist
+from ansible_collections.patchpilot.fleet.plugins.module_utils import audit_checklist, identity
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_records import LIFECYCLE
 from ansible_collections.patchpilot.fleet.plugins.module_utils.records import SEVERITIES
 
@@ -422,9 +424,20 @@ def build(records: list, today: date, run: str | None = None, chain: dict | None
         "outdated": [core["assets"][h] for h in sorted(core["assets"]) if core["assets"][h]["eol_status"] == "outdated"],
         "funnel": funnel,
         "trend": trend,
+        "machines": _machines(records),
     }
     model["checklist"] = audit_checklist.evaluate(model, _run_records(records, selected))
     return model
+
+
+def _machines(records: list) -> list:
+    """The machines the asset records describe (identity.machines), without the record indices; a store
+    whose asset records identity cannot read (a malformed machine id) is a ReportError naming it."""
+    try:
+        found = identity.machines([r for r in records if r.get("kind") == "asset" and r.get("host")])
+    except identity.IdentityError as exc:
+        raise ReportError(f"machines: {exc}") from exc
+    return [{key: value for key, value in machine.items() if key != "records"} for machine in found]
 
 
 def _run_records(records: list, run_id: str | None) -> list:

@@ -341,6 +341,11 @@ def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _machine_id_of(key: str | None) -> str:
+    """The machine id in identity's machine key (``id:<machine id>``), or the key itself."""
+    return key[3:] if isinstance(key, str) and key.startswith("id:") else (key or "")
+
+
 def _table(columns: list, rows: list, empty: str = "none") -> str:
     if not rows:
         return f"<p>{_e(empty)}</p>"
@@ -405,6 +410,11 @@ def to_html(model: dict) -> str:
                    _e(x["expires"]), '<span class="bad">expired</span>' if x["expired"] else "live"]
                   for x in model["exceptions"]]
     outdated = [[_e(a["host"]), _e(a["os"]), _e(a["eol_date"])] for a in model["outdated"]]
+    machines = [[_e(m["machine_id"] or "(none)"), _e(m["host"]), _e(", ".join(m["previous_names"])),
+                 _e(_machine_id_of(m["replaces"])), _e(_machine_id_of(m["replaced_by"])), _e(m["first_seen"]),
+                 _e(m["last_seen"]), "clone suspected: one machine id under two names" if m["clone_suspected"] else ""]
+                for m in model.get("machines") or ()
+                if m["previous_names"] or m["replaces"] or m["replaced_by"] or m["clone_suspected"]]
     inventory = [[_e(a[k]) for k in ("host", "hostname", "location", "ip", "mac", "os", "revision", "group",
                                      "machine_id", "eol_status")] for a in model["inventory"]]
     stages = model["funnel"]["stages"]
@@ -445,6 +455,9 @@ def to_html(model: dict) -> str:
         "<h2>Audit checklist</h2>" + _table(["step", "feature", "evidence of this run"], checklist),
         "<h2>Asset inventory</h2>" + _table(["host", "hostname", "location", "IP", "MAC", "OS", "revision", "group",
                                              "machine-id", "end of life"], inventory),
+        "<h2>Renamed and reinstalled machines</h2>" + _table(
+            ["machine-id", "name now", "earlier names", "replaces", "replaced by", "first seen", "last seen", "note"],
+            machines, "no machine was renamed or reinstalled"),
         "<h2>Hosts</h2>" + "".join(_host_html(h) for h in model["hosts"]),
         f'<script type="application/json" id="report-data">{embedded_json(chart_data(model))}</script>',
         f"<script>{_SCRIPT}</script>",

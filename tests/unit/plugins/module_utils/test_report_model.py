@@ -124,3 +124,26 @@ def test_the_trend_shows_the_last_runs_only():
     model = build(rows, TODAY)
     assert len(model["runs"]) == TREND_RUNS + 2 and len(model["trend"]) == TREND_RUNS
     assert model["trend"][0]["run_id"] == "run-02" and model["trend"][-1]["installed"] == 1
+
+
+def test_a_renamed_machine_keeps_its_history_and_a_reinstall_is_a_new_machine():
+    one, two, three = "1" * 32, "2" * 32, "3" * 32
+
+    def asset(n, host, machine_id):
+        return {"kind": "asset", "id": n, "at": f"2026-11-0{n}T10:00:00+00:00", "host": host, "machine_id": machine_id,
+                "data": {"hostname": host}}
+
+    rows = [asset(1, "web01", one), asset(2, "db01", two),
+            asset(3, "web-frontend01", one),  # web01 renamed: the same machine id
+            asset(4, "db01", three)]          # db01 reinstalled: its name, a new machine id
+    machines = {m["machine_id"]: m for m in build(rows, TODAY)["machines"]}
+    assert machines[one]["host"] == "web-frontend01" and machines[one]["previous_names"] == ["web01"]
+    assert machines[three]["host"] == "db01" and machines[three]["replaces"] == f"id:{two}"
+    assert machines[two]["replaced_by"] == f"id:{three}" and machines[two]["previous_names"] == []
+    assert "records" not in machines[one]
+
+
+def test_a_malformed_machine_id_in_the_store_is_one_clear_error():
+    with pytest.raises(ReportError, match="machines: .*"):
+        build([{"kind": "asset", "id": 1, "at": "2026-11-01T10:00:00+00:00", "host": "web01",
+                "machine_id": "not-an-id", "data": {}}], TODAY)

@@ -220,3 +220,16 @@ def test_an_empty_store_renders_every_format():
     assert "no runs recorded" in files["report.html"] and files["patchpilot.prom"].endswith("# EOF\n")
     assert ET.fromstring(files["junit.xml"]).find("testsuite").get("tests") == "0"
     assert "patchpilot_compliance_ratio{" not in files["patchpilot.prom"]  # no share without approved updates
+
+
+def test_the_html_lists_a_renamed_machine_with_its_earlier_name_escaped():
+    machine = "a" * 32
+    rows = [{"kind": "asset", "id": 1, "at": "2026-11-01T10:00:00+00:00", "host": "web01", "machine_id": machine,
+             "data": {}},
+            {"kind": "asset", "id": 2, "at": "2026-11-02T10:00:00+00:00", "host": "web<b>02", "machine_id": machine,
+             "data": {}}]
+    page = report_render.render(build(rows, TODAY), ["html"])["report.html"]
+    section = page.split("<h2>Renamed and reinstalled machines</h2>", 1)[1].split("<h2>", 1)[0]
+    assert machine in section and "web&lt;b&gt;02" in section and "<td>web01</td>" in section
+    empty = report_render.render(build(rows[:1], TODAY), ["html"])["report.html"]
+    assert "no machine was renamed or reinstalled" in empty
