@@ -176,6 +176,15 @@ def host_error(history: list) -> str | None:
     return None
 
 
+def reboot_times(done_detail: dict, done_at: str | None) -> list:
+    """When the host was back from its reboot (the reboot role's ``back_at``), or, from a run recorded
+    before that was kept, the time the host was done; [] when it did not reboot."""
+    if done_detail.get("rebooted") is not True:
+        return []
+    back_at = done_detail.get("rebooted_at")
+    return [back_at if isinstance(back_at, str) and back_at else done_at]
+
+
 def host_record(run_id: str, plan_entry: dict, record: dict | None, final: dict | None,
                 canary: bool = False, machine_id: str | None = None, unreachable_at: str | None = None) -> dict:
     """The ``host`` record: the host's result, phases, snapshot, reboots, error and end versions."""
@@ -186,7 +195,7 @@ def host_record(run_id: str, plan_entry: dict, record: dict | None, final: dict 
         snapshot = {"provider": snapshot_detail.get("provider"),
                     "id": snapshot_detail.get("id") or snapshot_detail.get("snapshot_id") or snapshot_detail.get("name")}
     done = _last(history, "done")
-    reboots = [done["at"]] if _detail(done).get("rebooted") is True else []
+    reboots = reboot_times(_detail(done), done.get("at") if done else None)
     state = host_state(plan_entry, record, bool(unreachable_at))
     at = history[-1].get("at") if history else unreachable_at
     return {

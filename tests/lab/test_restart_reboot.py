@@ -130,8 +130,9 @@ def test_only_the_host_that_needs_it_reboots(lab, tmp_path):
         assert r_needs["required"] is True and r_needs["rebooted"] is True, r_needs
         assert any("pplab-kernel" in reason for reason in r_needs["reasons"]), r_needs
         assert r_needs["system_state"] == "running", r_needs
+        assert r_needs["back_at"].endswith("+00:00") and int(r_needs["elapsed"]) > 0, r_needs
         assert r_clean == {"mode": "if_required", "required": False, "reasons": [], "rebooted": False,
-                           "system_state": ""}, r_clean
+                           "system_state": "", "back_at": None, "elapsed": None}, r_clean
         assert boot_time(lab, needs) != before[needs["name"]], "web01 did not reboot"
         assert boot_time(lab, clean) == before[clean["name"]], "app01 rebooted without need"
         assert lab.ssh(needs, "systemctl is-active pplab-web").stdout.strip() == "active"

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +29,10 @@ import yaml
 
 from labkit import ROOT, VENV_BIN, ansible_env
 from support.servers import http_server, smtp_server  # noqa: F401 (fixtures)
+
+if str(ROOT / ".ansible" / "collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".ansible" / "collections"))
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import open_store  # noqa: E402
 
 pytestmark = pytest.mark.lab
 
@@ -241,6 +247,17 @@ def test_check_shows_the_plan_and_the_real_run_installs_exactly_it(lab, rollout,
         assert pid1_start(lab, name) != booted[name], f"{name} did not reboot"
         assert lab.ssh(lab.host(name), "systemctl is-active pplab-web").stdout.strip() == "active"
     assert_services_run(lab, *DEBIAN)
+    # the history store (the state directory's) dates each reboot between the patch and the verification
+    store = open_store(None, os.environ["PATCHPILOT_STATE_DIR"])
+    try:
+        stored = {r["host"]: r["data"] for r in store.records("kind = 'host' AND run_id = ?", (run_dir.name,))}
+    finally:
+        store.close()
+    assert stored["app01"]["reboots"] == []
+    for name in ("web01", "db01"):
+        phases = {h["phase"]: datetime.fromisoformat(h["at"]) for h in rollout.host_record(run_dir, name)["history"]}
+        [back] = stored[name]["reboots"]
+        assert phases["patched"] < datetime.fromisoformat(back) <= phases["verified"], (name, back, phases)
 
     # anti-affinity: db01 and app01 were never down together
     waves = {name: checked[name]["wave"] for name in DEBIAN}

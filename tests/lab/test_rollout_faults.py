@@ -242,6 +242,11 @@ def test_a_finished_run_is_rolled_back_later_and_a_gone_archive_changes_nothing(
     detail = record["history"][-1]["detail"]
     assert detail["later"] is True and detail["versions_restored"] is True and detail["healthy"] is True, detail
     assert detail["by"]["user"] and detail["source"] == "the host's cache", detail
+    # app01's local fact now says so; db01's still says the run left it done
+    fact = json.loads(lab.ssh(lab.host("app01"), "cat /etc/ansible/facts.d/patchpilot.fact").stdout)
+    assert (fact["run_id"], fact["result"], fact["at"]) == (run_dir.name, "rolled_back", record["history"][-1]["at"])
+    fact = json.loads(lab.ssh(lab.host("db01"), "cat /etc/ansible/facts.d/patchpilot.fact").stdout)
+    assert (fact["run_id"], fact["result"]) == (run_dir.name, "done"), fact
 
     proc = rollback_later(rollout, run_dir, "app01")  # once rolled back, refused
     assert proc.returncode != 0 and "app01 was rolled back already" in proc.stdout, explain(proc)

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.patchpilot.fleet.plugins.module_utils import history_records
-from ansible_collections.patchpilot.fleet.plugins.module_utils.history_feed import read_run, run_records
+from ansible_collections.patchpilot.fleet.plugins.module_utils.history_feed import read_run, reboot_times, run_records
 from ansible_collections.patchpilot.fleet.plugins.module_utils.runrecord import RunDir, RunRecordError
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
@@ -121,3 +121,11 @@ def test_a_host_the_callback_saw_unreachable_is_unreachable(tmp_path):
 def test_a_missing_run_directory_is_one_clear_error(tmp_path):
     with pytest.raises(RunRecordError, match="no run record"):
         read_run(str(tmp_path / "nothing"))
+
+
+def test_a_reboot_is_dated_when_the_host_was_back_else_when_the_host_was_done():
+    back = "2026-12-01T10:04:00+00:00"
+    assert reboot_times({"rebooted": True, "rebooted_at": back}, "2026-12-01T10:09:00+00:00") == [back]
+    assert reboot_times({"rebooted": True}, "2026-12-01T10:09:00+00:00") == ["2026-12-01T10:09:00+00:00"]
+    assert reboot_times({"rebooted": False, "rebooted_at": back}, "2026-12-01T10:09:00+00:00") == []
+    assert reboot_times({}, None) == []
