@@ -98,9 +98,9 @@ Hosts
     ``unscannable``; one with no approved update ``nothing_to_do``; one with
     a refused transaction ``refused``; the rest are in the ``rollout``.
     Rollout hosts are ordered emergency first, then least critical first
-    (the asset's criticality, medium when unknown), then by name: the
-    canary (when given as a percent) and early waves get the least critical
-    hosts.
+    (the CMDB row's criticality, else the asset record's, medium when
+    unknown), then by name: the canary (when given as a percent) and early
+    waves get the least critical hosts.
 
 Waves
     Wave 0 is the canary: the listed hosts, the group's hosts or a percent
@@ -275,8 +275,12 @@ def _criticality(described: Mapping) -> str:
     return word if word in CRITICALITIES else DEFAULT_ASSET["criticality"]
 
 
-def _criticality_rank(asset) -> int:
-    return -CRITICALITIES.index(_criticality(_described(asset)))  # low first
+def _criticality_rank(result) -> int:
+    """A host's place in the rollout, least critical first: its CMDB row's criticality (the
+    inventory plugin's row, which the plan action passes), else its asset record's."""
+    cmdb = _cmdb(result)
+    asset = result.get("asset") if isinstance(result, Mapping) else None
+    return -CRITICALITIES.index(_criticality(cmdb if cmdb.get("criticality") else _described(asset)))
 
 
 def _as_date(value):
@@ -920,7 +924,7 @@ def build_plan(policy: Mapping, scan: Mapping, groups: Mapping, now: datetime, r
 
     rollout = policy.get("rollout") or {}
     ordered = sorted((h for h in scope if hosts[h]["status"] == "rollout"),
-                     key=lambda h: (not hosts[h]["emergency"], _criticality_rank(scan[h].get("asset")), h))
+                     key=lambda h: (not hosts[h]["emergency"], _criticality_rank(scan[h]), h))
     constraint_problems = []  # listed after the canary's, in the policy's order
     constraints = _constraints(rollout, set(ordered), groups, constraint_problems)
     if (rollout.get("canary") or {}).get("cover"):

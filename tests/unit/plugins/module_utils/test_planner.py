@@ -768,3 +768,17 @@ def test_named_canary_hosts_stay_and_max_caps_the_cover():
     plan = plan_for(policy=cover_policy(hosts=["web2"], max=2), scan=cover_scan(), groups={})
     assert "web2" in plan["waves"][0]["hosts"] and len(plan["waves"][0]["hosts"]) == 2
     assert {u["reason"] for u in plan["canary_cover"]["untested"]} == {"rollout.canary.max is 2"}
+
+
+def test_the_cmdb_rows_criticality_orders_the_waves_before_the_asset_records():
+    # the scan's asset facts carry no criticality: the CMDB row (scan result "cmdb") decides
+    scan = {name: host(updates=[up("libssl3")]) for name in ("app01", "db01", "web01")}
+    for name, word in (("app01", "low"), ("db01", "high"), ("web01", "medium")):
+        scan[name]["asset"].pop("criticality")
+        scan[name]["cmdb"] = {"criticality": word}
+    plan = plan_for(policy=simple_policy(waves=[{"count": 2}, {"rest": True}]), scan=scan, groups={})
+    assert waves(plan) == [(1, ["app01", "web01"]), (2, ["db01"])]
+    scan["db01"]["cmdb"] = {}  # no CMDB criticality: the asset record's, else medium
+    scan["db01"]["asset"]["criticality"] = "low"
+    plan = plan_for(policy=simple_policy(waves=[{"count": 2}, {"rest": True}]), scan=scan, groups={})
+    assert waves(plan) == [(1, ["app01", "db01"]), (2, ["web01"])]
