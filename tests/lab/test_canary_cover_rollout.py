@@ -17,7 +17,8 @@ import itertools
 
 import pytest
 
-from test_rollout import DEBIAN, KEYRING, REPO, Rollout, dpkg, dpkg_log_lines, explain, plan_of, policy, service_states
+from test_rollout import (DEBIAN, Rollout, dpkg, dpkg_log_lines, explain, give_faults_component, plan_of, policy,
+                          service_states)
 
 pytestmark = pytest.mark.lab
 
@@ -26,20 +27,6 @@ FAULT = "pplab-fault-crash"  # 1.1-1: its service fails at start (a new failed u
 COVER = ["location", "updates"]
 # the phases of a host whose wave never started
 PHASES_BEFORE_A_WAVE = {"pending", "preflight", "staged"}
-
-
-def give_faults_component(lab, name: str, package: str) -> list[str]:
-    """The host's apt sources gain the faults component, pinned so that only ``package`` of it
-    can be installed (as test_rollout.offer_fault); the fault updates the host is offered now."""
-    sources = (f"deb [signed-by={KEYRING}] file:{REPO} lab main faults\n"
-               f"deb [signed-by={KEYRING}] file:{REPO} lab-security main\n")
-    prefs = (f"Package: {package}\nPin: release c=faults\nPin-Priority: 500\n\n"
-             "Package: pplab-fault-*\nPin: release c=faults\nPin-Priority: -1\n")
-    lab.ssh(lab.host(name), f"printf %s '{sources}' | sudo tee /etc/apt/sources.list.d/patchpilot-lab.list >/dev/null"
-                            f" && printf %s '{prefs}' | sudo tee /etc/apt/preferences.d/patchpilot-faults >/dev/null"
-                            " && sudo apt-get update -qq")
-    simulated = lab.ssh(lab.host(name), "apt-get -s dist-upgrade").stdout
-    return sorted({line.split()[1] for line in simulated.splitlines() if line.startswith("Inst pplab-fault-")})
 
 
 @pytest.fixture(scope="module")

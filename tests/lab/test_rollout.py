@@ -141,8 +141,9 @@ def pid1_start(lab, name: str) -> str:
     return lab.ssh(lab.host(name), "cut -d' ' -f22 /proc/1/stat").stdout.strip()
 
 
-def offer_fault(lab, name: str, package: str) -> None:
-    """Give the host the faults component, pinned so that only ``package`` of it can be installed."""
+def give_faults_component(lab, name: str, package: str) -> list[str]:
+    """The host's apt sources gain the faults component, pinned so that only ``package`` of it can
+    be installed; the fault updates the host is offered now."""
     sources = (f"deb [signed-by={KEYRING}] file:{REPO} lab main faults\n"
                f"deb [signed-by={KEYRING}] file:{REPO} lab-security main\n")
     # apt takes the first record that matches a package: the offered one comes first
@@ -152,7 +153,12 @@ def offer_fault(lab, name: str, package: str) -> None:
                             f" && printf %s '{prefs}' | sudo tee /etc/apt/preferences.d/patchpilot-faults >/dev/null"
                             " && sudo apt-get update -qq")
     simulated = lab.ssh(lab.host(name), "apt-get -s dist-upgrade").stdout
-    offered = sorted({line.split()[1] for line in simulated.splitlines() if line.startswith("Inst pplab-fault-")})
+    return sorted({line.split()[1] for line in simulated.splitlines() if line.startswith("Inst pplab-fault-")})
+
+
+def offer_fault(lab, name: str, package: str) -> None:
+    """Give the host the faults component, pinned so that only ``package`` of it can be installed."""
+    offered = give_faults_component(lab, name, package)
     assert offered == [package], f"{name}: fault updates offered: {offered}"
 
 
