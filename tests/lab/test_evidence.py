@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -344,3 +345,10 @@ def test_the_html_reports_charts_in_chromium_agree_with_the_store(evidence_run, 
     groups = {m["data-label"]: float(m["data-value"]) for m in dom.marks if m["data-chart"] == "compliance-by-group"}
     expected = evidence_reports["data"]["compliance"]["groups"]
     assert groups == {g: round(c["share"] * 100, 1) for g, c in expected.items() if c["share"] is not None}, groups
+    # a picture of the page, kept where PATCHPILOT_ARTIFACTS says (else the test's folder)
+    shot = Path(os.environ.get("PATCHPILOT_ARTIFACTS") or tmp_path) / "evidence-report.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    proc = chromium(tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,2400", "--hide-scrollbars",
+                    page.as_uri())
+    assert proc.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", proc.stderr[-2000:]
+    print(f"screenshot of the lab run's report: {shot}")
