@@ -46,7 +46,7 @@ __all__ = [
 BUFFER_NAME = "history-buffer.jsonl"
 #: The context keys a run record takes from the controller (the action plugin gathers them).
 CONTEXT_KEYS = ("user", "approved_by", "inventory", "project_commit", "awx_job_id", "awx_user", "controller",
-                "playbook", "awx_inventory", "awx_project_revision")
+                "playbook", "awx_inventory", "awx_project_revision", "policy_file")
 #: Phases in which a host has changed nothing yet.
 _UNTOUCHED = ("pending", "preflight", "staged")
 
@@ -70,6 +70,8 @@ def run_record(run: dict, plan: dict, context: dict | None = None) -> dict:
         approved_by=approval.get("by") or context.get("approved_by"),
         change_ticket=run.get("change_ticket") or plan.get("change_ticket"),
         policy_digest=run.get("policy_digest") or plan.get("policy_digest"),
+        # the policy as the run applied it: the plan's run-time slice of it (the digest names the whole)
+        policy=plan.get("settings"),
         scope=run.get("scope"),
         hosts=sorted(str(entry.get("host")) for entry in plan.get("hosts") or () if entry.get("host")),
         halted=(run.get("halted") or {}).get("reason") if isinstance(run.get("halted"), dict) else run.get("halted"),

@@ -8,7 +8,8 @@ machine_id, package, version, state, data``, chained by hash). The kinds:
 ``run`` (one per run, each time the run's state changes)
     ``run_id``; ``state`` one of runrecord.RUN_STATES; ``data``: ``started``,
     ``finished``, ``user`` (who ran it), ``approved_by`` (the plan's approver,
-    or None), ``change_ticket``, ``policy_digest``, ``scope`` (the inventory
+    or None), ``change_ticket``, ``policy_digest``, ``policy`` (the plan's
+    run-time slice of it), ``policy_file``, ``scope`` (the inventory
     scope), ``inventory``, ``project_commit`` (None when unknown),
     ``awx_job_id``, ``awx_user``, ``controller``, ``playbook``, ``hosts``
     (every host in the plan), ``halted`` (the reason, or None), ``emergency``.

@@ -26,7 +26,7 @@ AWX_VARS = {
 }
 #: The variables the context is read from (only these: the others are not read at all).
 CONTEXT_VARS = tuple(name for names in AWX_VARS.values() for name in names) + (
-    "ansible_inventory_sources", "playbook_dir")
+    "ansible_inventory_sources", "playbook_dir", "patchpilot_policy")
 #: The words every warning of a failing store starts with (people and tests look for them).
 UNAVAILABLE = "HISTORY STORE UNAVAILABLE"
 
@@ -65,6 +65,8 @@ def context(variables: dict, playbook: str | None = None) -> dict:
     if found["awx_inventory"]:
         found["inventory"].append(f"awx:{found['awx_inventory']}")
     found["playbook"] = playbook
+    policy = variables.get("patchpilot_policy")
+    found["policy_file"] = policy if isinstance(policy, str) and policy else None  # a path; inline: in the plan
     found["controller"] = socket.gethostname()
     folder = os.path.dirname(playbook) if playbook else variables.get("playbook_dir")
     found["project_commit"] = project_commit(str(folder) if folder else None) or found["awx_project_revision"]

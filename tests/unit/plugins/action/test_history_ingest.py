@@ -110,6 +110,12 @@ def test_the_project_commit_is_the_checkouts_head(tmp_path):
     assert history.context({"awx_project_revision": "abc"}, "/nonexistent/patch.yml")["project_commit"] == "abc"
 
 
+def test_the_policy_file_is_named_and_an_inline_policy_is_not():
+    assert history.context({"patchpilot_policy": "/srv/policies/prod.yml"}, None)["policy_file"] == \
+        "/srv/policies/prod.yml"
+    assert history.context({"patchpilot_policy": {"format": 1}}, None)["policy_file"] is None
+
+
 def test_without_state_dir_the_state_directory_is_found_as_state_dirs_finds_it(tmp_path, run_dir, monkeypatch):
     monkeypatch.setenv("PATCHPILOT_STATE_DIR", str(tmp_path / "from-env"))
     result = act(run_dir=run_dir)

@@ -7,9 +7,10 @@ RUN = {"format": 1, "run_id": "20261201T100000Z-abc123", "state": "failed", "sta
        "scope": "inventory:/inv|limit:all", "halted": {"reason": "the canary failed (web01)", "at": "x"}}
 PLAN = {"format": 2, "run_id": RUN["run_id"], "emergency": False, "change_ticket": "CHG-1",
         "approval": {"needed": True, "by": "alice", "at": "2026-12-01T09:00:00+00:00"},
-        "hosts": [{"host": "web01"}, {"host": "db01"}]}
+        "hosts": [{"host": "web01"}, {"host": "db01"}], "settings": {"reboot": "if_required", "soak_minutes": 5}}
 CONTEXT = {"user": "bob", "awx_job_id": "77", "awx_user": "bob", "project_commit": "a" * 40,
-           "controller": "ctl1", "playbook": "/p/patch.yml", "inventory": ["/inv"], "secret": "never-copied"}
+           "controller": "ctl1", "playbook": "/p/patch.yml", "inventory": ["/inv"], "secret": "never-copied",
+           "policy_file": "/srv/policies/prod.yml"}
 
 
 def test_the_run_record_names_the_run_and_its_people():
@@ -23,6 +24,8 @@ def test_the_run_record_names_the_run_and_its_people():
         (RUN["started"], RUN["finished"], "CHG-1", "sha256:aa")
     assert data["hosts"] == ["db01", "web01"] and data["halted"] == "the canary failed (web01)"
     assert data["emergency"] is False and data["controller"] == "ctl1" and data["inventory"] == ["/inv"]
+    # the policy: its file, its digest and the slice of it the run applied
+    assert data["policy_file"] == "/srv/policies/prod.yml" and data["policy"] == PLAN["settings"]
 
 
 def test_only_the_known_context_keys_are_kept():
