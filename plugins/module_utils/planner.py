@@ -167,6 +167,8 @@ from ansible_collections.patchpilot.fleet.plugins.module_utils.cve_status import
 from ansible_collections.patchpilot.fleet.plugins.module_utils.priority import (
     CRITICALITIES,
     DEFAULT_ASSET,
+    DEFAULT_SLA_DAYS,
+    due_date,
     effective_severity,
     emergency_match,
 )
@@ -329,7 +331,17 @@ class _Rules:
         self.any_new_dependency = approvals.get("new_dependencies") == "any"
         self.emergency = policy.get("emergency") or {}
         self.severity_map = (policy.get("priority") or {}).get("severity_by_classification")
+        self.sla_days = {**DEFAULT_SLA_DAYS, **((policy.get("priority") or {}).get("sla_days") or {})}
         self.today = today
+
+    def due(self, record: Mapping, severity: str, emergency: bool) -> str:
+        """The update's due date (ISO), as the scan's prioritisation gives it: an emergency is due
+        today; any other, its first sighting (today when unknown or later) plus the SLA days of its
+        severity."""
+        if emergency:
+            return self.today.isoformat()
+        seen = _as_date(record.get("first_seen"))
+        return due_date(min(seen or self.today, self.today), severity, self.sla_days).isoformat()
 
     def decide(self, record: Mapping) -> dict:
         """The decision on one upgrade or new dependency, in the order of the module docstring.
@@ -386,13 +398,14 @@ def _decision(approved: bool, reason: str, until=None, emergency=()) -> dict:
     return {"approved": approved, "reason": reason, "until": until, "emergency": list(emergency)}
 
 
-def _package(record: Mapping, decision: dict, severity: str) -> dict:
+def _package(record: Mapping, decision: dict, severity: str, due: str | None = None) -> dict:
     return {
         "name": record["name"], "arch": record.get("arch"), "version": record.get("candidate_version"),
         "from_version": record.get("installed_version"), "effect": record.get("effect"),
         "classification": record.get("classification"), "severity": record.get("severity"),
         "effective_severity": severity, "advisories": list(record.get("advisories") or ()),
         "cves": list(record.get("cves") or ()), "reboot": record.get("reboot"), "approved_by": decision["reason"],
+        "due": due,
     }
 
 
@@ -421,7 +434,9 @@ def _host_updates(records, rules: _Rules) -> dict:
         else:
             decision = rules.decide(record)
             if decision["approved"]:
-                packages.append(_package(record, decision, effective_severity(record, rules.severity_map)))
+                severity = effective_severity(record, rules.severity_map)
+                packages.append(_package(record, decision, severity,
+                                         rules.due(record, severity, bool(decision["emergency"]))))
                 emergency += decision["emergency"]
             elif effect == "new_dependency":
                 refused.append(_left_out(record, f"new dependency not approved: {decision['reason']}",

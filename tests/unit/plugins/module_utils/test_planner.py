@@ -782,3 +782,21 @@ def test_the_cmdb_rows_criticality_orders_the_waves_before_the_asset_records():
     scan["db01"]["asset"]["criticality"] = "low"
     plan = plan_for(policy=simple_policy(waves=[{"count": 2}, {"rest": True}]), scan=scan, groups={})
     assert waves(plan) == [(1, ["app01", "db01"]), (2, ["web01"])]
+
+
+def test_each_planned_update_carries_its_sla_due_date():
+    # first seen 2026-11-21 (up()); the policy's SLA days by severity; an emergency is due today
+    seen_late = dict(up("libnew", severity="high"), first_seen="2026-11-30")  # after "now": counts from today
+    unseen = dict(up("libunseen", severity="high"), first_seen=None)
+    scan = {"h1": host(updates=[up("libssl3", severity="high"), up("pp-agent", classification="bugfix",
+                                                                     severity="medium"), seen_late, unseen])}
+    policy = simple_policy()
+    due = {p["name"]: p["due"] for p in by_host(plan_for(policy=policy, scan=scan, groups={}))["h1"]["packages"]}
+    assert due == {"libssl3": "2026-11-28", "pp-agent": "2026-12-21", "libnew": "2026-12-04",
+                   "libunseen": "2026-12-04"}
+    policy["priority"] = {**(policy.get("priority") or {}), "sla_days": {"high": 1}}
+    due = {p["name"]: p["due"] for p in by_host(plan_for(policy=policy, scan=scan, groups={}))["h1"]["packages"]}
+    assert due["libssl3"] == "2026-11-22" and due["pp-agent"] == "2026-12-21"  # medium keeps its default 30
+    policy["emergency"] = {"packages": ["libssl3"], "cves": []}
+    due = {p["name"]: p["due"] for p in by_host(plan_for(policy=policy, scan=scan, groups={}))["h1"]["packages"]}
+    assert due["libssl3"] == "2026-11-27"
