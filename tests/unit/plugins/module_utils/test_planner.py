@@ -788,8 +788,8 @@ def test_each_planned_update_carries_its_sla_due_date():
     # first seen 2026-11-21 (up()); the policy's SLA days by severity; an emergency is due today
     seen_late = dict(up("libnew", severity="high"), first_seen="2026-11-30")  # after "now": counts from today
     unseen = dict(up("libunseen", severity="high"), first_seen=None)
-    scan = {"h1": host(updates=[up("libssl3", severity="high"), up("pp-agent", classification="bugfix",
-                                                                     severity="medium"), seen_late, unseen])}
+    agent = up("pp-agent", classification="bugfix", severity="medium")
+    scan = {"h1": host(updates=[up("libssl3", severity="high"), agent, seen_late, unseen])}
     policy = simple_policy()
     due = {p["name"]: p["due"] for p in by_host(plan_for(policy=policy, scan=scan, groups={}))["h1"]["packages"]}
     assert due == {"libssl3": "2026-11-28", "pp-agent": "2026-12-21", "libnew": "2026-12-04",
