@@ -4,33 +4,21 @@ edit (on PostgreSQL the row is edited with SQL); a PostgreSQL URL's password nev
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support.controller import controller_playbook
 from support.history_engines import history_engine  # noqa: F401  # pylint: disable=unused-import
-
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 pytestmark = pytest.mark.slow
 
 
 def playbook(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", USER="auditor", LOGNAME="auditor")
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n",
-                         encoding="utf-8")
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), "playbooks/purge_history.yml",
-                           "-e", f"patchpilot_state_dir={tmp_path / 'state'}", *argv],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
-    proc.stdout = " ".join(proc.stdout.split())  # the YAML output folds long lines
-    return proc
+    return controller_playbook(tmp_path, "playbooks/purge_history.yml", "-e",
+                               f"patchpilot_state_dir={tmp_path / 'state'}", *argv,
+                               env={"USER": "auditor", "LOGNAME": "auditor"})
 
 
 def test_a_purge_by_age_is_recorded_and_the_chain_still_catches_an_edit(history_engine, tmp_path):

@@ -17,28 +17,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 if str(ROOT / ".ansible" / "collections") not in sys.path:  # the checkout's link, as ansible.cfg finds it
     sys.path.insert(0, str(ROOT / ".ansible" / "collections"))
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import Store  # noqa: E402
+from support.controller import controller_playbook  # noqa: E402
 from support.history_fixture import EXPECTED, TODAY, records  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 
 def playbook(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               PATCHPILOT_STATE_DIR=str(tmp_path / "state"), PATCHPILOT_REPORT_DIR=str(tmp_path / "reports"),
-               PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n",
-                         encoding="utf-8")
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), "patchpilot.fleet.report",
-                           "-e", f"patchpilot_report_today={TODAY.isoformat()}", *argv],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
-    proc.stdout = " ".join(proc.stdout.split())  # the YAML output folds long lines
-    return proc
+    return controller_playbook(tmp_path, "patchpilot.fleet.report", "-e",
+                               f"patchpilot_report_today={TODAY.isoformat()}", *argv,
+                               env={"PATCHPILOT_STATE_DIR": str(tmp_path / "state"),
+                                    "PATCHPILOT_REPORT_DIR": str(tmp_path / "reports")})
 
 
 def prepare(tmp_path: Path) -> Path:
