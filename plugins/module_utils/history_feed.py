@@ -281,7 +281,9 @@ def update_records(run_id: str | None, plan_entry: dict, record: dict | None, fi
                          "severity": package.get("effective_severity") or package.get("severity"),
                          "cves": list(package.get("cves") or ()), "due": package.get("due"),
                          "error": error if state == "failed" else None,
-                         "approved_by": package.get("approved_by") or approved_by},
+                         # the person (the plan's approver), and the policy's reason (the plan's
+                         # package "approved_by" names the rule, not a person)
+                         "approved_by": approved_by, "approval": package.get("approved_by")},
             })
     return found
 

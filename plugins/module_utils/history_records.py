@@ -33,7 +33,8 @@ machine_id, package, version, state, data``, chained by hash). The kinds:
     ``package``, ``version`` (the candidate), ``state`` one of :data:`LIFECYCLE`,
     ``at`` when it was reached; ``data``: ``from_version``, ``severity``,
     ``cves``, ``due`` (ISO date, by the policy's SLA), ``error`` (for
-    ``failed``), ``approved_by``.
+    ``failed``), ``approved_by`` (the person who approved the plan, or None),
+    ``approval`` (the policy's reason it was approved).
 
 ``exception`` (an update held back on purpose, per host and run or scan)
     ``host``, ``package``, ``version``; ``state`` ``held`` or ``rejected``;

@@ -95,6 +95,8 @@ def test_each_update_reaches_its_states_at_its_phases_times(run_dir):
     assert states("db01") == []
     update = next(r for r in records if r["kind"] == "update" and r["state"] == "failed")
     assert update["data"]["error"] == "verify failed on app01: ports" and update["data"]["severity"] == "high"
+    # the person who approved (none here: the plan has no approval) apart from the policy's reason
+    assert (update["data"]["approved_by"], update["data"]["approval"]) == (None, "auto (security, high)")
     assert all(r["state"] in history_records.LIFECYCLE for r in records if r["kind"] == "update")
 
 
