@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.patchpilot.fleet.plugins.module_utils import report_model, report_render
+from ansible_collections.patchpilot.fleet.plugins.module_utils import history_feed, report_model, report_render
 from ansible_collections.patchpilot.fleet.plugins.module_utils.history_store import StoreError, open_store
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils import history
 from ansible_collections.patchpilot.fleet.plugins.plugin_utils.scan_results import checked_args
@@ -35,8 +35,8 @@ ARGUMENT_SPEC = {
 
 
 def _hide(message: str, secret: str) -> str:
-    """A message without the store's address (a postgresql:// URL may hold a password)."""
-    return message.replace(secret, "<history store>") if secret else message
+    """A message without the store's address (a postgresql:// URL may hold a password; history_feed.redacted)."""
+    return history_feed.redacted(message, secret, "<history store>")
 
 
 def report(args: dict, now: datetime, check: bool = False) -> dict:

@@ -515,10 +515,10 @@ def feed(spec: str | None, state_dir: str, records: list, opener=open_store) -> 
     return result
 
 
-def redacted(message: str, spec) -> str:
-    """``message`` without the store URL's password (nor the URL itself, when it has one)."""
+def redacted(message: str, spec, name: str = "<store URL>") -> str:
+    """``message`` without the store URL's password (nor the URL itself, shown as ``name``)."""
     if isinstance(spec, str) and "://" in spec:
-        message = message.replace(spec, "<store URL>")
+        message = message.replace(spec, name)
         rest = spec.split("://", 1)[1]
         userinfo = rest.split("@", 1)[0] if "@" in rest else ""
         if ":" in userinfo:
